@@ -1,0 +1,84 @@
+"""One exception tree for the whole pipeline.
+
+Every error carries an exit code (for `cadl`) and a `retryable` flag: Airflow retries only the
+transient ones (storage down, a tool timing out); bad input fails at once, because running it
+again cannot help and would only hide the report the technician needs.
+"""
+
+
+class PipelineError(Exception):
+    exit_code = 1
+    retryable = False
+
+
+class UsageError(PipelineError):
+    """The command was called wrongly (missing folder, bad option)."""
+
+    exit_code = 2
+
+
+class ConfigError(PipelineError):
+    """A setting is missing or malformed; the message names the setting."""
+
+    exit_code = 3
+
+
+class BatchInvalid(PipelineError):
+    """The batch breaks the landing-zone contract; `report` lists every problem found."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class BatchNotReady(PipelineError):
+    """The batch has no READY marker, or its files changed while being read: leave it for later."""
+
+    exit_code = 4
+    retryable = True
+
+
+class ToolMissing(PipelineError):
+    """An external program (tesseract, qpdf, …) or one of its models is not installed."""
+
+    exit_code = 5
+
+
+class ToolFailed(PipelineError):
+    """An external program exited with an error on a given input."""
+
+    exit_code = 5
+
+
+class ToolTimeout(ToolFailed):
+    """An external program ran past its time limit; the machine may just be busy."""
+
+    retryable = True
+
+
+class MetadataInvalid(PipelineError):
+    """A METS/MODS/PREMIS/ALTO document we built does not validate against its schema."""
+
+    exit_code = 7
+
+
+class BagInvalid(PipelineError):
+    """A bag failed BagIt validation (missing file, checksum mismatch, bad tag file)."""
+
+    exit_code = 8
+
+
+class StorageUnavailable(PipelineError):
+    """The storage server did not answer or refused the request; retry later."""
+
+    exit_code = 6
+    retryable = True
+
+
+class DepositVerificationFailed(PipelineError):
+    """An object read back from storage does not match the bag manifest."""
+
+    exit_code = 6
+    retryable = True

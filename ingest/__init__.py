@@ -1,0 +1,1 @@
+"""The landing-zone contract: manifest, Batch/Item/Page models, validation and custody of batches."""

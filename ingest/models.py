@@ -1,0 +1,130 @@
+"""Typed models of a scanner batch, its items and their pages.
+
+These are what stages pass each other (as JSON on disk or small XCom payloads), so every field is
+plain data: strings, numbers, lists. Paths are strings relative to the batch folder, never
+absolute, so a model stays valid wherever the batch is mounted.
+"""
+
+import datetime as dt
+import re
+
+from pydantic import BaseModel, Field
+
+ID_PATTERN = re.compile(r"^(?!\.)[A-Za-z0-9._-]{1,64}$")
+
+
+class Page(BaseModel):
+    seq: int  # 1-based position in reading order (natural sort of file names)
+    original_name: str  # file name as scanned (NFC-normalised for display and METS)
+    path: str  # path relative to the batch folder, byte-exact as on disk
+    sha512: str  # digest of the file as received
+    size: int
+    format: str  # "TIFF" | "JPEG" | "PNG" | "JPEG2000"
+    mimetype: str
+    width: int
+    height: int
+    dpi: float | None = None
+
+    @property
+    def stem(self) -> str:
+        """Safe ASCII name used for this page in bags, storage keys and derivative files."""
+        return f"p{self.seq:04d}"
+
+
+class Rights(BaseModel):
+    kind: str  # "open" | "restricted" | "embargo"
+    until: dt.date | None = None  # embargo end date
+
+    @classmethod
+    def parse(cls, value: str) -> "Rights":
+        """Parse a manifest `rights` cell; raises ValueError with the accepted forms."""
+        text = (value or "").strip()
+        if text in ("", "open"):
+            return cls(kind="open")
+        if text == "restricted":
+            return cls(kind="restricted")
+        if text.startswith("embargo:"):
+            try:
+                return cls(kind="embargo", until=dt.date.fromisoformat(text[len("embargo:") :]))
+            except ValueError:
+                pass
+        raise ValueError(
+            f"bad rights value {value!r}: use open, restricted or embargo:YYYY-MM-DD"
+        )
+
+    def is_public(self, today: dt.date) -> bool:
+        """True when the item may be shown on the portals on `today`."""
+        if self.kind == "open":
+            return True
+        return self.kind == "embargo" and self.until is not None and self.until <= today
+
+    def __str__(self) -> str:
+        return f"embargo:{self.until.isoformat()}" if self.kind == "embargo" else self.kind
+
+
+class Item(BaseModel):
+    item_id: str
+    row: int  # line number in manifest.csv (header is line 1), for messages
+    languages: list[str]  # BCP 47 tags, primary first
+    title: str  # in the primary language
+    titles: dict[str, str] = Field(default_factory=dict)  # parallel titles: "ar", "zh", "en"
+    creator: str | None = None
+    date: str | None = None
+    publisher: str | None = None
+    place: str | None = None
+    subjects: list[str] = Field(default_factory=list)
+    identifier: str | None = None
+    rights: Rights = Field(default_factory=lambda: Rights(kind="open"))
+    portals: list[str] = Field(default_factory=lambda: ["zh", "ar"])
+    reading_direction: str = "ltr"  # "ltr" | "rtl" | "ttb"
+    extra: dict[str, str] = Field(default_factory=dict)  # unknown manifest columns, kept verbatim
+    pages: list[Page] = Field(default_factory=list)
+
+    @property
+    def primary_language(self) -> str:
+        return self.languages[0]
+
+
+class Batch(BaseModel):
+    batch_id: str
+    path: str  # absolute path of the batch folder in the landing zone
+    received_at: dt.datetime
+    manifest_sha512: str
+    items: list[Item]
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.item_id == item_id:
+                return item
+        raise KeyError(item_id)
+
+
+class Problem(BaseModel):
+    severity: str  # "error" | "warning" | "notice"
+    file: str  # path relative to the batch folder ("" for the batch itself)
+    message: str  # what is wrong, in terms a technician can act on
+    row: int | None = None  # manifest line, where the problem is in a row
+    item_id: str | None = None
+
+
+class ValidationReport(BaseModel):
+    batch_dir: str
+    problems: list[Problem] = Field(default_factory=list)
+    batch: Batch | None = None  # the parsed batch, when the manifest could be read
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def item_errors(self, item_id: str) -> list[Problem]:
+        return [p for p in self.errors if p.item_id == item_id]
+
+    def add(self, severity: str, file: str, message: str, row: int | None = None,
+            item_id: str | None = None) -> None:
+        self.problems.append(
+            Problem(severity=severity, file=file, message=message, row=row, item_id=item_id)
+        )
