@@ -1,0 +1,350 @@
+"""Storage backend for any S3-compatible server (`s3://bucket/prefix`), in plain boto3.
+
+Plain S3 only, no vendor SDK: the same code talks to SeaweedFS, Garage, Ceph RGW or AWS. Three
+client settings make that work:
+
+- path-style addressing (`http://host/bucket/key`), because self-hosted servers rarely have
+  wildcard DNS for `bucket.host`;
+- `request_checksum_calculation` / `response_checksum_validation` set to "when_required", because
+  botocore ≥ 1.36 otherwise sends CRC checksum headers that several non-AWS servers reject (we
+  verify content ourselves with SHA-512 re-reads anyway);
+- botocore "standard" retries, so a brief outage or throttling is absorbed before it surfaces as
+  `StorageUnavailable`, which Airflow retries later.
+
+Credentials come from the standard AWS environment variables / config files, or, when
+`settings.aws_conn_id` is set, from that Airflow connection (login = access key, password = secret,
+extra may hold `endpoint_url` and `region_name`). Credentials are never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Iterator
+from urllib.parse import urlsplit
+
+import boto3
+from boto3.exceptions import RetriesExceededError, S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError as BotoConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+
+from cadl.errors import ConfigError, StorageUnavailable
+from preservation.storage import (
+    CHUNK,
+    ObjectInfo,
+    file_sha512,
+    stream_sha512,
+    validate_key,
+    validate_prefix,
+)
+
+if TYPE_CHECKING:
+    from cadl.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Codes an S3 server uses for "busy, try again": mapped to StorageUnavailable (retryable).
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "InternalError",
+    "503",
+    "500",
+}
+_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_DENIED_CODES = {
+    "AccessDenied",
+    "403",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+}
+
+MULTIPART_THRESHOLD = 64 * 1024 * 1024  # above this, upload_file switches to multipart
+MAX_ATTEMPTS = 5
+
+
+def _client_error_code(error: ClientError) -> tuple[str, int]:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code, status
+
+
+def _conn_credentials(conn_id: str) -> dict:
+    """Read S3 credentials from an Airflow connection; only imported when configured."""
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get(conn_id)
+    except Exception as exc:  # the SDK raises several types; all mean "cannot use it"
+        raise ConfigError(
+            f"cannot read Airflow connection {conn_id!r} (CADL_AWS_CONN_ID): "
+            f"{type(exc).__name__}; create it or unset the setting to use AWS_* variables"
+        ) from None
+    extra = conn.extra_dejson or {}
+    return {
+        "aws_access_key_id": conn.login or None,
+        "aws_secret_access_key": conn.password or None,
+        "endpoint_url": extra.get("endpoint_url"),
+        "region_name": extra.get("region_name"),
+    }
+
+
+class _S3Reader(io.RawIOBase):
+    """A readable binary stream over a GetObject body, mapping network failures to our errors."""
+
+    def __init__(self, body, uri: str):
+        self._body = body
+        self._uri = uri
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._body.read(len(buffer))
+        except (BotoCoreError, OSError) as exc:
+            raise StorageUnavailable(f"reading {self._uri} failed: {exc}") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
+
+
+class S3Storage:
+    """`Storage` on an S3 bucket, optionally under a key prefix; see `preservation.storage`."""
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        create_bucket: bool = False,
+        max_attempts: int = MAX_ATTEMPTS,
+        connect_timeout: float = 10,
+        read_timeout: float = 60,
+        multipart_threshold: int = MULTIPART_THRESHOLD,
+    ):
+        if not bucket:
+            raise ConfigError("S3 storage URL has no bucket name: use s3://bucket/prefix")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        if self.prefix:
+            validate_key(self.prefix)
+        self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        self.endpoint_url = endpoint_url
+        config = Config(
+            region_name=region,
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        session = boto3.session.Session(
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            region_name=region,
+        )
+        self._client = session.client("s3", endpoint_url=endpoint_url, config=config)
+        self._transfer = TransferConfig(
+            multipart_threshold=multipart_threshold,
+            multipart_chunksize=max(multipart_threshold, 5 * 1024 * 1024),
+            max_concurrency=4,
+        )
+        self._check_bucket(create_bucket, region)
+
+    @classmethod
+    def from_url(cls, url: str, settings: "Settings", *, create_bucket: bool = False) -> "S3Storage":
+        """Build from `s3://bucket/prefix` and the settings (endpoint, region, connection)."""
+        parts = urlsplit(url)
+        credentials: dict = {}
+        endpoint_url = settings.s3_endpoint_url
+        region = settings.s3_region
+        if settings.aws_conn_id:
+            conn = _conn_credentials(settings.aws_conn_id)
+            endpoint_url = endpoint_url or conn["endpoint_url"]
+            region = conn["region_name"] or region
+            credentials = {
+                "aws_access_key_id": conn["aws_access_key_id"],
+                "aws_secret_access_key": conn["aws_secret_access_key"],
+            }
+        return cls(
+            parts.netloc,
+            parts.path,
+            endpoint_url=endpoint_url,
+            region=region,
+            create_bucket=create_bucket,
+            **credentials,
+        )
+
+    def __repr__(self) -> str:
+        return f"S3Storage({self.url!r}, endpoint_url={self.endpoint_url!r})"
+
+    # -- error mapping ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, key: str | None = None):
+        """Translate boto3/botocore failures into the pipeline's exception tree."""
+        where = self.uri(key) if key else self.url
+        try:
+            yield
+        except S3UploadFailedError as exc:
+            # boto3 wraps the ClientError of a failed upload; look at the original.
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, ClientError):
+                self._raise_client_error(cause, action, where)
+            raise StorageUnavailable(f"{action} {where} failed: {exc}") from exc
+        except RetriesExceededError as exc:
+            raise StorageUnavailable(f"{action} {where} failed after retries: {exc}") from exc
+        except ClientError as exc:
+            self._raise_client_error(exc, action, where)
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            raise ConfigError(
+                f"{action} {where}: no usable S3 credentials; set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY or CADL_AWS_CONN_ID"
+            ) from exc
+        except (BotoConnectionError, HTTPClientError) as exc:
+            raise StorageUnavailable(
+                f"{action} {where}: S3 server {self.endpoint_url or 'AWS'} unreachable ({exc})"
+            ) from exc
+
+    def _raise_client_error(self, exc: ClientError, action: str, where: str):
+        code, status = _client_error_code(exc)
+        if code in _MISSING_CODES or status == 404 and code != "NoSuchBucket":
+            raise FileNotFoundError(f"no object {where}") from exc
+        if code == "NoSuchBucket":
+            raise ConfigError(
+                f"S3 bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS'}: "
+                "create it or fix the storage URL setting"
+            ) from exc
+        if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+            raise StorageUnavailable(f"{action} {where}: server answered {code or status}") from exc
+        if code in _DENIED_CODES or status == 403:
+            raise ConfigError(
+                f"{action} {where}: access denied ({code}); check the S3 credentials and the "
+                "bucket policy"
+            ) from exc
+        raise exc
+
+    def _check_bucket(self, create: bool, region: str) -> None:
+        try:
+            with self._errors("checking bucket"):
+                self._client.head_bucket(Bucket=self.bucket)
+            return
+        except FileNotFoundError:
+            pass  # head_bucket answers a bare 404 for a missing bucket
+        if not create:
+            raise ConfigError(
+                f"S3 bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS'}: "
+                "create it (with the retention policy you want) or fix the storage URL setting"
+            )
+        kwargs = {}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        with self._errors("creating bucket"):
+            self._client.create_bucket(Bucket=self.bucket, **kwargs)
+        log.info("created S3 bucket %s", self.bucket)
+
+    # -- the Storage contract --------------------------------------------------------------------
+
+    def _key(self, key: str) -> str:
+        validate_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_file(self, key: str, path: Path) -> ObjectInfo:
+        path = Path(path)
+        size = path.stat().st_size
+        digest = file_sha512(path)
+        with self._errors("uploading", key):
+            # upload_file streams from disk and uses multipart above the threshold.
+            self._client.upload_file(
+                str(path), self.bucket, self._key(key), Config=self._transfer
+            )
+        return ObjectInfo(key, size, None, digest)
+
+    def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        with self._errors("writing", key):
+            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        return ObjectInfo(key, len(data), None, hashlib.sha512(data).hexdigest())
+
+    def get_bytes(self, key: str) -> bytes:
+        with self.open(key) as stream:
+            return stream.read()
+
+    def download(self, key: str, dest: Path) -> None:
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        temp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            with self._errors("downloading", key):
+                self._client.download_file(
+                    self.bucket, self._key(key), str(temp), Config=self._transfer
+                )
+            os.replace(temp, dest)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def open(self, key: str) -> BinaryIO:
+        with self._errors("reading", key):
+            response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
+        return io.BufferedReader(_S3Reader(response["Body"], self.uri(key)), CHUNK)
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            with self._errors("inspecting", key):
+                response = self._client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except FileNotFoundError:
+            return None
+        return ObjectInfo(key, int(response["ContentLength"]), response.get("LastModified"))
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        validate_prefix(prefix)
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        keys = []
+        with self._errors("listing", None):
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
+        # Servers list in UTF-8 byte order, which for our ASCII keys is sorted order; sorting
+        # again costs little and keeps the contract for a server that does otherwise.
+        return iter(sorted(keys))
+
+    def sha512(self, key: str) -> str:
+        with self.open(key) as stream:
+            return stream_sha512(stream)
+
+    def delete(self, key: str) -> None:
+        with self._errors("deleting", key):
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
