@@ -1,0 +1,71 @@
+"""The agents named in a METS header: the two partner libraries and the software that wrote it.
+
+The partners are data, not code (`config/partners.json`), so a change of name or role is a config
+change. Each partner has its name in Chinese, Arabic and English: METS allows one `name` per
+agent, so the English name goes there (the form both portals and outside harvesters can read) and
+the Chinese and Arabic names follow as `note`s carrying `xml:lang`.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from cadl.errors import ConfigError
+
+PARTNERS_FILE = Path(__file__).resolve().parents[1] / "config" / "partners.json"
+
+ROLES = ("CREATOR", "EDITOR", "ARCHIVIST", "PRESERVATION", "DISSEMINATOR", "CUSTODIAN", "IPOWNER",
+         "OTHER")
+TYPES = ("INDIVIDUAL", "ORGANIZATION", "OTHER")
+
+
+@dataclass(frozen=True)
+class MetsAgent:
+    """One `mets:agent` of the METS header."""
+
+    role: str  # one of ROLES
+    type: str  # one of TYPES
+    name: str
+    other_type: str | None = None  # with type "OTHER", e.g. "SOFTWARE"
+    other_role: str | None = None  # with role "OTHER"
+    notes: tuple[tuple[str, str], ...] = ()  # (BCP 47 tag or "", text), e.g. other-language names
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f"METS agent role {self.role!r} is not one of {', '.join(ROLES)}")
+        if self.type not in TYPES:
+            raise ValueError(f"METS agent type {self.type!r} is not one of {', '.join(TYPES)}")
+
+
+def load_partners(path: Path | None = None) -> list[MetsAgent]:
+    """The partner libraries as METS agents, in file order (default `config/partners.json`).
+
+    Each entry needs `name_en`, `name_zh`, `name_ar` and a METS `role`. Raises ConfigError naming
+    the file and the entry when one is missing or malformed.
+    """
+    path = path or PARTNERS_FILE
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read partner agents from {path}: {exc}") from None
+    agents = []
+    for key, entry in data.items():
+        try:
+            agents.append(MetsAgent(
+                role=entry["role"],
+                type="ORGANIZATION",
+                name=entry["name_en"],
+                notes=(("zh-Hans", entry["name_zh"]), ("ar", entry["name_ar"])),
+            ))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{path}: partner {key!r} needs name_en, name_zh, name_ar and a METS role "
+                f"({', '.join(ROLES)}): {exc}"
+            ) from None
+    return agents
+
+
+def software_agent(name: str, version: str) -> MetsAgent:
+    """The program that wrote the METS file, with its version, as METS records software."""
+    return MetsAgent(role="CREATOR", type="OTHER", other_type="SOFTWARE", name=name,
+                     notes=(("", f"version {version}"),))

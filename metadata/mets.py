@@ -1,0 +1,225 @@
+"""METS 1.12 document of one item: its MODS, its PREMIS, its files and their order.
+
+The output is a pure function of the inputs: the creation time is injected, IDs derive from the
+callers' file ids and page numbers, files are sorted by group, page and id, so building twice
+gives the same bytes and golden files can be diffed.
+
+Reading direction: METS has no attribute for it. The physical structMap records it in its LABEL
+as `reading-direction:<code>` ("rtl", "ltr" or "ttb", the manifest's codes); the page divs are in
+reading order (ORDER 1 is the first page a reader opens, whichever side of the book that is), so
+a viewer needs the LABEL only to choose how to lay the pages out.
+"""
+
+import copy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from cadl.languages import READING_DIRECTIONS
+from ingest.models import Item
+from metadata.agents import MetsAgent
+from metadata.mods import build_mods
+from metadata.namespaces import METS, MODS, NSMAP, PREMIS, XLINK, XML, XSI, schema_location
+from metadata.text import iso_utc, nfc
+
+E = ElementMaker(namespace=METS, nsmap=NSMAP)
+
+# File group → fileGrp USE, in the order the groups appear in the fileSec and in each page's fptrs.
+FILE_GROUPS: dict[str, str] = {
+    "masters": "master",
+    "alto": "ocr-alto",
+    "hocr": "ocr-hocr",
+    "text": "ocr-text",
+    "ocr-summary": "ocr-summary",  # the per-item OCR summary (JSON) cadl.pipeline bags
+    "pdf": "pdf",
+    "thumbnails": "thumbnail",
+}
+
+DMD_ID = "DMD_MODS"
+DIGIPROV_ID = "DIGIPROV_PREMIS"
+AMD_ID = "AMD"
+PHYSICAL_ROOT_ID = "PHYS"
+LOGICAL_ROOT_ID = "LOG"
+READING_DIRECTION_LABEL = "reading-direction:"
+
+_NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
+_SHA512 = re.compile(r"^[0-9a-f]{128}$")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file the METS lists: a master scan or a derivative."""
+
+    group: str  # a key of FILE_GROUPS: "masters", "alto", "hocr", "text", "ocr-summary", "pdf",
+    #             "thumbnails"
+    file_id: str  # the METS file ID: an XML NCName, unique in the document, e.g. "alto-p0001"
+    href: str  # path relative to the METS file, e.g. "alto/p0001.xml"
+    mimetype: str
+    sha512: str  # lowercase hex
+    size: int
+    created: datetime  # timezone-aware
+    page_seq: int | None = None  # the page it belongs to; None for item-level files (the PDF)
+
+    def __post_init__(self):
+        if self.group not in FILE_GROUPS:
+            raise ValueError(f"file {self.file_id}: unknown group {self.group!r}; "
+                             f"use one of {', '.join(FILE_GROUPS)}")
+        if not _NCNAME.match(self.file_id):
+            raise ValueError(f"file id {self.file_id!r} is not an XML ID: start with a letter, "
+                             "then letters, digits, '.', '_' or '-'")
+        if not _SHA512.match(self.sha512):
+            raise ValueError(f"file {self.file_id}: {self.sha512!r} is not a hex SHA-512 digest")
+        if self.page_seq is not None and self.page_seq < 1:
+            raise ValueError(f"file {self.file_id}: page_seq {self.page_seq} is not 1 or more")
+
+
+def page_div_id(seq: int) -> str:
+    """ID of the physical div of page `seq`."""
+    return f"{PHYSICAL_ROOT_ID}_{seq:04d}"
+
+
+def _sort_key(entry: FileEntry) -> tuple:
+    return (list(FILE_GROUPS).index(entry.group), entry.page_seq or 0, entry.file_id)
+
+
+def _agent(agent: MetsAgent) -> etree._Element:
+    element = E.agent(E.name(nfc(agent.name)), ROLE=agent.role, TYPE=agent.type)
+    if agent.other_role:
+        element.set("OTHERROLE", agent.other_role)
+    if agent.other_type:
+        element.set("OTHERTYPE", agent.other_type)
+    for lang, text in agent.notes:
+        note = E.note(nfc(text))
+        if lang:
+            note.set(f"{{{XML}}}lang", lang)
+        element.append(note)
+    return element
+
+
+def _strip_indentation(element: etree._Element) -> etree._Element:
+    """Drop whitespace-only text between child elements of a record parsed from a file, so the
+    pretty-printer indents it like the rest and the output does not depend on where it came from."""
+    for node in element.iter():
+        if len(node) and node.text is not None and not node.text.strip():
+            node.text = None
+        if node is not element and node.tail is not None and not node.tail.strip():
+            node.tail = None
+    return element
+
+
+def _md_wrap(mdtype: str, record: etree._Element) -> etree._Element:
+    return E.mdWrap(E.xmlData(_strip_indentation(copy.deepcopy(record))), MDTYPE=mdtype,
+                    MIMETYPE="text/xml")
+
+
+def _file(entry: FileEntry) -> etree._Element:
+    flocat = E.FLocat(LOCTYPE="URL")
+    flocat.set(f"{{{XLINK}}}type", "simple")
+    flocat.set(f"{{{XLINK}}}href", nfc(entry.href))
+    element = E.file(flocat, ID=entry.file_id, MIMETYPE=entry.mimetype, SIZE=str(entry.size),
+                     CREATED=iso_utc(entry.created), CHECKSUM=entry.sha512,
+                     CHECKSUMTYPE="SHA-512")
+    if entry.page_seq is not None:
+        element.set("SEQ", str(entry.page_seq))
+    return element
+
+
+def _file_sec(files: list[FileEntry]) -> etree._Element:
+    groups = []
+    for group, use in FILE_GROUPS.items():
+        members = [_file(f) for f in files if f.group == group]
+        if members:
+            groups.append(E.fileGrp(*members, ID=f"FILEGRP_{group}", USE=use))
+    return E.fileSec(*groups)
+
+
+def _page_seqs(item: Item, files: list[FileEntry]) -> list[int]:
+    known = {page.seq for page in item.pages}
+    referenced = {f.page_seq for f in files if f.page_seq is not None}
+    strays = sorted(referenced - known) if known else []
+    if strays:
+        raise ValueError(f"item {item.item_id}: files name pages {strays} the item does not have")
+    return sorted(known | referenced)
+
+
+def _physical_struct_map(item: Item, files: list[FileEntry], title: str) -> etree._Element:
+    pages = []
+    for seq in _page_seqs(item, files):
+        pointers = [E.fptr(FILEID=f.file_id) for f in files if f.page_seq == seq]
+        pages.append(E.div(*pointers, ID=page_div_id(seq), TYPE="page", ORDER=str(seq),
+                           ORDERLABEL=str(seq)))
+    return E.structMap(
+        E.div(*pages, ID=PHYSICAL_ROOT_ID, TYPE="physSequence", LABEL=title),
+        TYPE="PHYSICAL",
+        LABEL=f"{READING_DIRECTION_LABEL}{item.reading_direction}",
+    )
+
+
+def _logical_struct_map(files: list[FileEntry], title: str) -> etree._Element:
+    # The whole item is one logical unit; it points to its item-level files, the PDF first.
+    item_level = sorted((f for f in files if f.page_seq is None),
+                        key=lambda f: (f.group != "pdf", _sort_key(f)))
+    return E.structMap(
+        E.div(*[E.fptr(FILEID=f.file_id) for f in item_level], ID=LOGICAL_ROOT_ID,
+              TYPE="item", LABEL=title, DMDID=DMD_ID, ADMID=DIGIPROV_ID),
+        TYPE="LOGICAL",
+    )
+
+
+def _struct_link() -> etree._Element:
+    link = E.smLink()
+    link.set(f"{{{XLINK}}}from", LOGICAL_ROOT_ID)
+    link.set(f"{{{XLINK}}}to", PHYSICAL_ROOT_ID)
+    return E.structLink(link)
+
+
+def build_mets(
+    item: Item,
+    batch_id: str,
+    files: Sequence[FileEntry],
+    premis: etree._Element,
+    agents: Sequence[MetsAgent],
+    created: datetime,
+    record_source: str | None = None,
+) -> bytes:
+    """The METS document of `item` as pretty-printed UTF-8 bytes with an XML declaration.
+
+    `premis` is a `premis:premis` record (see metadata.premis.build_premis); it is copied, not
+    moved. `agents` are the header agents (metadata.agents.load_partners + software_agent).
+    `created` is the METS CREATEDATE (timezone-aware). `record_source` is passed to build_mods.
+    Raises ValueError for duplicate file ids, files naming pages the item does not have, or an
+    unknown reading direction; MetadataInvalid for manifest values MODS cannot express.
+    """
+    if item.reading_direction not in READING_DIRECTIONS:
+        raise ValueError(f"item {item.item_id}: unknown reading direction "
+                         f"{item.reading_direction!r}")
+    files = sorted(files, key=_sort_key)
+    ids = [f.file_id for f in files]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"item {item.item_id}: duplicate file ids {', '.join(duplicates)}")
+    title = nfc(item.title)
+    header = E.metsHdr(
+        *[_agent(a) for a in agents],
+        E.altRecordID(batch_id, TYPE="batch"),
+        CREATEDATE=iso_utc(created),
+    )
+    root = E.mets(
+        header,
+        E.dmdSec(_md_wrap("MODS", build_mods(item, batch_id, record_source)), ID=DMD_ID),
+        E.amdSec(E.digiprovMD(_md_wrap("PREMIS", premis), ID=DIGIPROV_ID), ID=AMD_ID),
+        _file_sec(files),
+        _physical_struct_map(item, files, title),
+        _logical_struct_map(files, title),
+        _struct_link(),
+        OBJID=item.item_id,
+        LABEL=title,
+    )
+    root.set(f"{{{XSI}}}schemaLocation", schema_location(METS, MODS, PREMIS))
+    # Declare every prefix once, on the root; "premis" is also used inside xsi:type values.
+    etree.cleanup_namespaces(root, top_nsmap=NSMAP, keep_ns_prefixes=["premis"])
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -1,0 +1,240 @@
+"""MODS 3.8 description of one item, built from its manifest row.
+
+Every language fact (MODS code, script, BCP 47 tag) comes from `cadl.languages`, so the MODS `lang`
+of a title and the OCR model of its pages cannot disagree. Parallel titles are linked by one
+`altRepGroup`, as MODS prescribes for the same title given in several languages or scripts. Manifest
+columns MODS has no element for are kept verbatim in `mods:extension`, so the partner's cataloguing
+is never lost in the conversion.
+
+Reading direction: MODS has no element for it. We record it as
+`physicalDescription/note[@type="reading direction"]` holding the code the manifest uses ("rtl",
+"ltr" or "ttb"): `physicalDescription` describes the physical book, `note/@type` is free text in
+MODS 3.8, so the record stays schema-valid and the value is machine-readable.
+"""
+
+import re
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from cadl.errors import MetadataInvalid
+from cadl.languages import READING_DIRECTIONS, Language, UnknownLanguage, language
+from ingest.models import Item
+from metadata.namespaces import CADL, MODS, NSMAP, XML, schema_location
+from metadata.text import nfc
+
+M = ElementMaker(namespace=MODS, nsmap=NSMAP)
+C = ElementMaker(namespace=CADL, nsmap=NSMAP)
+
+MODS_VERSION = "3.8"
+MARC_RELATOR = "http://id.loc.gov/vocabulary/relators"
+TITLE_KEYS = ("ar", "zh", "en")  # keys of Item.titles, in the order parallel titles are written
+TITLE_GROUP = "titles"  # the altRepGroup shared by a title and its parallel titles
+READING_DIRECTION_NOTE = "reading direction"
+
+# EDTF (ISO 8601-2) dates the manifest may carry: years, months, days, "X" for unknown digits,
+# "?" "~" "%" for uncertain/approximate, and intervals with open ends ("..").
+_EDTF_DATE = r"-?\d{2}(?:\d{2}|\dX|XX)(?:-(?:\d{2}|XX)(?:-(?:\d{2}|XX))?)?[?~%]?"
+_EDTF = re.compile(rf"^(?:{_EDTF_DATE}|(?:{_EDTF_DATE}|\.\.)?/(?:{_EDTF_DATE}|\.\.)?)$")
+
+
+def _language(tag: str, item: Item) -> Language:
+    try:
+        return language(tag)
+    except UnknownLanguage as exc:
+        raise MetadataInvalid(f"item {item.item_id} (manifest line {item.row}): {exc}") from None
+
+
+def title_language(key: str, item: Item) -> Language:
+    """The language of the parallel title stored under `key` ("ar", "zh", "en") of `item.titles`.
+
+    "zh" takes the item's own Chinese language, so a Traditional Chinese book gets a `Hant` title;
+    a book with no Chinese text gets Simplified (the form the Chinese portal catalogues in).
+    """
+    if key == "zh":
+        for tag in item.languages:
+            lang = _language(tag, item)
+            if lang.tag.startswith("zh"):
+                return lang
+        return language("zh-Hans")
+    return _language(key, item)
+
+
+def _title_key(lang: Language) -> str:
+    return lang.tag.split("-")[0]
+
+
+def _title_info(text: str, lang: Language, **attrs: str) -> etree._Element:
+    element = M.titleInfo(M.title(nfc(text)), **attrs)
+    element.set("lang", lang.mods_code)
+    element.set(f"{{{XML}}}lang", lang.tag)
+    element.set("script", lang.script)
+    return element
+
+
+def _titles(item: Item) -> list[etree._Element]:
+    """The primary title, then each parallel title in TITLE_KEYS order, grouped by altRepGroup."""
+    primary = _language(item.primary_language, item)
+    primary_key = _title_key(primary)
+    entries: list[tuple[str, Language, dict[str, str]]] = [
+        (item.title, primary, {"usage": "primary"})]
+    unknown = sorted(set(item.titles) - set(TITLE_KEYS))
+    if unknown:
+        raise MetadataInvalid(
+            f"item {item.item_id} (manifest line {item.row}): parallel titles in unknown "
+            f"languages {unknown}; use {', '.join(TITLE_KEYS)}"
+        )
+    for key in TITLE_KEYS:
+        text = item.titles.get(key, "").strip()
+        if not text:
+            continue
+        if key == primary_key:
+            if nfc(text) == nfc(item.title):
+                continue  # the manifest repeats the primary title in its language column
+            # A different title in the primary language is a variant, not a parallel title.
+            entries.append((text, primary, {"type": "alternative"}))
+            continue
+        entries.append((text, title_language(key, item), {"type": "translated"}))
+    grouped = len(entries) > 1
+    return [
+        _title_info(text, lang, **attrs, **({"altRepGroup": TITLE_GROUP} if grouped else {}))
+        for text, lang, attrs in entries
+    ]
+
+
+def _creators(item: Item) -> list[etree._Element]:
+    # Manifest list cells are ";"-separated, as the `languages` column is.
+    names = [n.strip() for n in (item.creator or "").split(";") if n.strip()]
+    elements = []
+    for i, name in enumerate(names):
+        element = M.name(
+            M.namePart(nfc(name)),
+            M.role(
+                M.roleTerm("creator", type="text", authority="marcrelator",
+                           authorityURI=MARC_RELATOR, valueURI=f"{MARC_RELATOR}/cre"),
+                M.roleTerm("cre", type="code", authority="marcrelator"),
+            ),
+        )
+        if i == 0:
+            element.set("usage", "primary")
+        elements.append(element)
+    return elements
+
+
+def _date_issued(value: str) -> etree._Element:
+    """`dateIssued`, EDTF-encoded when the manifest gives an EDTF date; other forms (a Hijri or a
+    reign-era date) are kept as written, without an encoding that would misdescribe them."""
+    value = nfc(value.strip())
+    if _EDTF.match(value) and value != "/":
+        return M.dateIssued(value, encoding="edtf", keyDate="yes")
+    return M.dateIssued(value)
+
+
+def _origin_info(item: Item) -> etree._Element | None:
+    children = []
+    if item.place:
+        children.append(M.place(M.placeTerm(nfc(item.place), type="text")))
+    if item.publisher:
+        children.append(M.publisher(nfc(item.publisher)))
+    if item.date:
+        children.append(_date_issued(item.date))
+    return M.originInfo(*children, eventType="publication") if children else None
+
+
+def _language_element(lang: Language, primary: bool, wrapper: str = "language") -> etree._Element:
+    element = getattr(M, wrapper)(
+        M.languageTerm(lang.mods_code, type="code", authority="iso639-2b"),
+        # The BCP 47 tag is the only code that tells Simplified from Traditional Chinese.
+        M.languageTerm(lang.tag, type="code", authority="rfc5646"),
+        M.scriptTerm(lang.script, type="code", authority="iso15924"),
+    )
+    if primary:
+        element.set("usage", "primary")
+    return element
+
+
+def _physical_description(item: Item) -> etree._Element:
+    if item.reading_direction not in READING_DIRECTIONS:
+        raise MetadataInvalid(
+            f"item {item.item_id} (manifest line {item.row}): reading direction "
+            f"{item.reading_direction!r} is not one of {', '.join(READING_DIRECTIONS)}"
+        )
+    media_types = sorted({page.mimetype for page in item.pages})
+    return M.physicalDescription(
+        M.form("electronic", authority="marcform"),
+        *[M.internetMediaType(mt) for mt in media_types],
+        M.extent(str(len(item.pages)), unit="pages"),
+        M.digitalOrigin("reformatted digital"),
+        M.note(item.reading_direction, type=READING_DIRECTION_NOTE,
+               displayLabel="Reading direction"),
+    )
+
+
+def _identifiers(item: Item) -> list[etree._Element]:
+    identifiers = []
+    if item.identifier:
+        identifiers.append(M.identifier(nfc(item.identifier)))
+    identifiers.append(M.identifier(item.item_id, type="local"))
+    return identifiers
+
+
+def _access_conditions(item: Item) -> list[etree._Element]:
+    # The rights value is written in the manifest's own form ("open", "restricted",
+    # "embargo:YYYY-MM-DD") so Rights.parse reads it back; the portals are an access restriction.
+    return [
+        M.accessCondition(str(item.rights), type="use and reproduction", displayLabel="rights"),
+        M.accessCondition(" ".join(item.portals), type="restriction on access",
+                          displayLabel="portals"),
+    ]
+
+
+def _extension(item: Item) -> etree._Element | None:
+    if not item.extra:
+        return None
+    # Verbatim, not even NFC: these are columns we do not understand, so we do not touch them.
+    return M.extension(
+        *[C.column(value, name=name) for name, value in item.extra.items()],
+        displayLabel="manifest columns",
+    )
+
+
+def _record_info(item: Item, batch_id: str, record_source: str) -> etree._Element:
+    return M.recordInfo(
+        M.recordContentSource(nfc(record_source)),
+        M.recordIdentifier(item.item_id),
+        # The partner catalogues an item in its primary language.
+        _language_element(_language(item.primary_language, item), False, "languageOfCataloging"),
+        M.recordInfoNote(batch_id, type="batch"),
+        M.recordInfoNote(str(item.row), type="manifest line"),
+    )
+
+
+def build_mods(item: Item, batch_id: str, record_source: str | None = None) -> etree._Element:
+    """The `mods:mods` record of `item`, from batch `batch_id`.
+
+    `record_source` names the cataloguing institution (recordContentSource); it defaults to the
+    `CADL_SOURCE_ORGANIZATION` setting. Raises MetadataInvalid when the row names a language the
+    table does not know, a parallel title under an unknown key, or an unknown reading direction.
+    """
+    if record_source is None:
+        from cadl.settings import get_settings
+
+        record_source = get_settings().source_organization
+    primary = item.primary_language
+    children = [
+        *_titles(item),
+        *_creators(item),
+        M.typeOfResource("text"),
+        _origin_info(item),
+        *[_language_element(_language(tag, item), tag == primary) for tag in item.languages],
+        _physical_description(item),
+        *[M.subject(M.topic(nfc(subject))) for subject in item.subjects if subject.strip()],
+        *_identifiers(item),
+        *_access_conditions(item),
+        _extension(item),
+        _record_info(item, batch_id, record_source),
+    ]
+    root = M.mods(*[c for c in children if c is not None], version=MODS_VERSION)
+    root.set(f"{{{NSMAP['xsi']}}}schemaLocation", schema_location(MODS))
+    etree.cleanup_namespaces(root)  # a standalone record declares only the prefixes it uses
+    return root

@@ -1,0 +1,301 @@
+"""PREMIS 3.0 preservation metadata: the files of an item, what was done to them, and by whom.
+
+Every preservation action, pass or fail, becomes an Event linked to the Agent (program and version,
+or institution) that did it and to the Objects it concerned, as Archivematica records them. Event
+and agent types come from the Library of Congress vocabularies
+(https://id.loc.gov/vocabulary/preservation/eventType, .../agentType), so other repositories read
+our records without a crosswalk. Event identifiers are UUIDs from an injected factory, so tests
+and golden files can fix them.
+"""
+
+import re
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+from metadata.namespaces import NSMAP, PREMIS, XSI, schema_location
+from metadata.text import iso_utc, nfc
+
+P = ElementMaker(namespace=PREMIS, nsmap=NSMAP)
+
+PREMIS_VERSION = "3.0"
+LOC_PRESERVATION = "http://id.loc.gov/vocabulary/preservation"
+
+# https://id.loc.gov/vocabulary/preservation/eventType: label → code (the last segment of the URI).
+EVENT_TYPES: dict[str, str] = {
+    "accession": "acc",
+    "appraisal": "app",
+    "capture": "cap",
+    "compiling": "cop",
+    "compression": "com",
+    "creation": "cre",
+    "deaccession": "dea",
+    "decompression": "dec",
+    "decryption": "der",
+    "deletion": "del",
+    "digital signature generation": "dsg",
+    "digital signature validation": "dig",
+    "displaying": "dsp",
+    "dissemination": "dis",
+    "encryption": "enc",
+    "execution": "exe",
+    "exporting": "exp",
+    "extraction": "ext",
+    "filename change": "fil",
+    "fixity check": "fix",
+    "forensic feature analysis": "ffa",
+    "format identification": "for",
+    "imaging": "ima",
+    "information package creation": "ipc",
+    "information package merging": "ipm",
+    "information package splitting": "ips",
+    "ingestion": "ing",
+    "ingestion end": "ine",
+    "ingestion start": "ins",
+    "interpreting": "int",
+    "message digest calculation": "mes",
+    "metadata extraction": "mee",
+    "metadata modification": "mem",
+    "migration": "mig",
+    "modification": "mod",
+    "normalization": "nor",
+    "packing": "pac",
+    "policy assignment": "poa",
+    "printing": "prt",
+    "quarantine": "qua",
+    "recovery": "rec",
+    "redaction": "red",
+    "refreshment": "ref",
+    "rendering": "ren",
+    "replication": "rep",
+    "transfer": "tra",
+    "unpacking": "unp",
+    "unquarantine": "unq",
+    "validation": "val",
+    "virus check": "vir",
+}
+
+# https://id.loc.gov/vocabulary/preservation/agentType
+AGENT_TYPES: dict[str, str] = {
+    "hardware": "har",
+    "organization": "org",
+    "person": "per",
+    "software": "sof",
+}
+
+# Role of an agent in an event (https://id.loc.gov/vocabulary/preservation/eventRelatedAgentRole),
+# derived from what the agent is: a program executes, an institution or person implements.
+AGENT_ROLES: dict[str, str] = {
+    "hardware": "executing program",
+    "software": "executing program",
+    "organization": "implementer",
+    "person": "implementer",
+}
+
+OUTCOMES = ("success", "failure", "warning")
+
+_SHA512 = re.compile(r"^[0-9a-f]{128}$")
+
+
+def _check(value: str, allowed: Iterable[str], what: str) -> None:
+    allowed = list(allowed)
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; use one of: {', '.join(allowed)}")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A program (with its version) or an institution that acts on the item's files."""
+
+    id_value: str
+    name: str
+    type: str  # a key of AGENT_TYPES: "software", "organization", "person", "hardware"
+    version: str | None = None  # agentVersion: for software, the exact version that ran
+    note: str | None = None
+    id_type: str = "local"
+
+    def __post_init__(self):
+        _check(self.type, AGENT_TYPES, "agent type")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One preservation action, pass or fail, linked to its agents and objects by identifier."""
+
+    event_type: str  # a label of EVENT_TYPES, e.g. "validation", "creation" (OCR output)
+    date_time: datetime  # timezone-aware
+    outcome: str  # "success" | "failure" | "warning"
+    detail: str  # what was done, e.g. the command line or the check performed
+    agent_ids: Sequence[str]  # Agent.id_value of each agent involved
+    object_ids: Sequence[str]  # Object.id_value of each object concerned
+    outcome_detail: str | None = None  # why it failed, what was found
+    id_value: str = field(kw_only=True)  # a UUID; use Event.create to draw it from a factory
+    id_type: str = field(default="UUID", kw_only=True)
+
+    def __post_init__(self):
+        _check(self.event_type, EVENT_TYPES, "PREMIS event type")
+        _check(self.outcome, OUTCOMES, "event outcome")
+        object.__setattr__(self, "agent_ids", tuple(self.agent_ids))
+        object.__setattr__(self, "object_ids", tuple(self.object_ids))
+
+    @classmethod
+    def create(
+        cls,
+        event_type: str,
+        date_time: datetime,
+        outcome: str,
+        detail: str,
+        agent_ids: Sequence[str],
+        object_ids: Sequence[str],
+        outcome_detail: str | None = None,
+        *,
+        id_factory: Callable[[], uuid.UUID] = uuid.uuid4,
+    ) -> "Event":
+        """An Event whose identifier is drawn from `id_factory` (uuid4 unless one is injected)."""
+        return cls(event_type, date_time, outcome, detail, agent_ids, object_ids, outcome_detail,
+                   id_value=str(id_factory()))
+
+
+@dataclass(frozen=True)
+class Object:
+    """One file of the item, as received or as derived, with its fixity."""
+
+    id_value: str
+    original_name: str  # the scan's own (Unicode) file name; storage keys elsewhere are ASCII
+    size: int
+    format_name: str  # e.g. "TIFF", "JPEG", "ALTO XML", "PDF"
+    sha512: str  # lowercase hex
+    format_version: str | None = None
+    puid: str | None = None  # PRONOM format identifier, e.g. "fmt/353"
+    id_type: str = "local"
+
+    def __post_init__(self):
+        if not _SHA512.match(self.sha512):
+            raise ValueError(f"object {self.id_value}: {self.sha512!r} is not a hex SHA-512 digest")
+        if self.size < 0:
+            raise ValueError(f"object {self.id_value}: negative size {self.size}")
+
+
+def _vocab(element: etree._Element, vocabulary: str, code: str) -> etree._Element:
+    element.set("authority", vocabulary)
+    element.set("authorityURI", f"{LOC_PRESERVATION}/{vocabulary}")
+    element.set("valueURI", f"{LOC_PRESERVATION}/{vocabulary}/{code}")
+    return element
+
+
+def _object(obj: Object) -> etree._Element:
+    designation = P.formatDesignation(P.formatName(obj.format_name))
+    if obj.format_version:
+        designation.append(P.formatVersion(obj.format_version))
+    fmt = P.format(designation)
+    if obj.puid:
+        fmt.append(P.formatRegistry(P.formatRegistryName("PRONOM"),
+                                    P.formatRegistryKey(obj.puid),
+                                    P.formatRegistryRole("specification")))
+    element = P.object(
+        P.objectIdentifier(P.objectIdentifierType(obj.id_type),
+                           P.objectIdentifierValue(obj.id_value)),
+        P.objectCharacteristics(
+            P.compositionLevel("0"),
+            P.fixity(
+                _vocab(P.messageDigestAlgorithm("SHA-512"), "cryptographicHashFunctions",
+                       "sha512"),
+                P.messageDigest(obj.sha512),
+            ),
+            P.size(str(obj.size)),
+            fmt,
+        ),
+        P.originalName(nfc(obj.original_name)),
+    )
+    element.set(f"{{{XSI}}}type", "premis:file")
+    return element
+
+
+def _event(event: Event, agents: dict[str, Agent], objects: dict[str, Object]) -> etree._Element:
+    outcome = P.eventOutcomeInformation(P.eventOutcome(event.outcome))
+    if event.outcome_detail:
+        outcome.append(P.eventOutcomeDetail(P.eventOutcomeDetailNote(nfc(event.outcome_detail))))
+    return P.event(
+        P.eventIdentifier(P.eventIdentifierType(event.id_type),
+                          P.eventIdentifierValue(event.id_value)),
+        _vocab(P.eventType(event.event_type), "eventType", EVENT_TYPES[event.event_type]),
+        P.eventDateTime(iso_utc(event.date_time)),
+        P.eventDetailInformation(P.eventDetail(nfc(event.detail))),
+        outcome,
+        *[
+            P.linkingAgentIdentifier(
+                P.linkingAgentIdentifierType(agents[agent_id].id_type),
+                P.linkingAgentIdentifierValue(agent_id),
+                P.linkingAgentRole(AGENT_ROLES[agents[agent_id].type]),
+            )
+            for agent_id in event.agent_ids
+        ],
+        *[
+            P.linkingObjectIdentifier(
+                P.linkingObjectIdentifierType(objects[object_id].id_type),
+                P.linkingObjectIdentifierValue(object_id),
+            )
+            for object_id in event.object_ids
+        ],
+    )
+
+
+def _agent(agent: Agent) -> etree._Element:
+    element = P.agent(
+        P.agentIdentifier(P.agentIdentifierType(agent.id_type),
+                          P.agentIdentifierValue(agent.id_value)),
+        P.agentName(nfc(agent.name)),
+        _vocab(P.agentType(agent.type), "agentType", AGENT_TYPES[agent.type]),
+    )
+    if agent.version:
+        element.append(P.agentVersion(agent.version))
+    if agent.note:
+        element.append(P.agentNote(nfc(agent.note)))
+    return element
+
+
+def _unique(ids: list[str], what: str) -> None:
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate {what} identifiers: {', '.join(duplicates)}")
+
+
+def build_premis(
+    objects: Sequence[Object], events: Sequence[Event], agents: Sequence[Agent]
+) -> etree._Element:
+    """A `premis:premis` (version 3.0) record: objects, then events, then agents, in given order.
+
+    Raises ValueError when there is no object (PREMIS requires one), when identifiers repeat, or
+    when an event links to an agent or object not given here: a dangling link would pass the
+    schema but make the record useless as evidence.
+    """
+    if not objects:
+        raise ValueError("a PREMIS record needs at least one object")
+    _unique([o.id_value for o in objects], "object")
+    _unique([e.id_value for e in events], "event")
+    _unique([a.id_value for a in agents], "agent")
+    by_agent = {a.id_value: a for a in agents}
+    by_object = {o.id_value: o for o in objects}
+    dangling = [
+        f"event {e.id_value} ({e.event_type}) links to unknown {kind} {ref}"
+        for e in events
+        for kind, refs, known in (("agent", e.agent_ids, by_agent),
+                                  ("object", e.object_ids, by_object))
+        for ref in refs
+        if ref not in known
+    ]
+    if dangling:
+        raise ValueError("; ".join(dangling))
+    root = P.premis(
+        *[_object(o) for o in objects],
+        *[_event(e, by_agent, by_object) for e in events],
+        *[_agent(a) for a in agents],
+        version=PREMIS_VERSION,
+    )
+    root.set(f"{{{XSI}}}schemaLocation", schema_location(PREMIS))
+    etree.cleanup_namespaces(root, keep_ns_prefixes=["premis"])
+    return root
