@@ -8,8 +8,9 @@ absolute, so a model stays valid wherever the batch is mounted.
 import datetime as dt
 import re
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer, model_validator
 
+MASTER_EXTENSIONS = {"TIFF": ".tif", "JPEG": ".jpg", "PNG": ".png", "JPEG2000": ".jp2"}
 ID_PATTERN = re.compile(r"^(?!\.)[A-Za-z0-9._-]{1,64}$")
 
 
@@ -30,10 +31,28 @@ class Page(BaseModel):
         """Safe ASCII name used for this page in bags, storage keys and derivative files."""
         return f"p{self.seq:04d}"
 
+    @property
+    def master_name(self) -> str:
+        """Name of the master copy in the bag: the safe stem with the format's usual extension."""
+        return self.stem + MASTER_EXTENSIONS[self.format]
+
 
 class Rights(BaseModel):
     kind: str  # "open" | "restricted" | "embargo"
     until: dt.date | None = None  # embargo end date
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value):
+        """Accept the manifest form ("embargo:2030-01-01") wherever a Rights is read back."""
+        if isinstance(value, str):
+            parsed = cls.parse(value)
+            return {"kind": parsed.kind, "until": parsed.until}
+        return value
+
+    @model_serializer
+    def _to_text(self) -> str:
+        return str(self)
 
     @classmethod
     def parse(cls, value: str) -> "Rights":

@@ -1,0 +1,53 @@
+# Two entry points for a fresh Debian machine: `make demo` and `make test`.
+# Each installs what it needs: Debian packages (apt-get), the virtualenv .venv/, Python deps.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+APT_PACKAGES := tesseract-ocr tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
+	tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert tesseract-ocr-eng tesseract-ocr-osd \
+	ghostscript qpdf poppler-utils fonts-noto-cjk fonts-noto-core libraqm0 libfribidi0 \
+	ca-certificates
+
+LANDING := var/landing
+SAMPLE := $(LANDING)/sample-batch-001
+
+.PHONY: demo test system-deps venv clean
+
+# Debian packages: only those missing are installed, so a prepared machine needs no network.
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: system-deps $(VENV)/.installed
+
+demo: venv
+	$(BIN)/cadl sample $(LANDING)
+	$(BIN)/cadl run $(SAMPLE)
+	@echo
+	@echo "Bags (preservation):  var/preservation/items/"
+	@echo "Access packages:      var/access/items/"
+	@echo "Catalogue:            var/access/catalogue.json"
+	@echo "Report:               var/reports/sample-batch-001/report.txt (and report.json)"
+
+test: venv
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf var

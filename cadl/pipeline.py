@@ -1,0 +1,315 @@
+"""The stages of `ingest_batch`, one function per DAG task, each taking and returning small JSON.
+
+This module only orchestrates: the work itself lives in `ingest`, `ocr`, `metadata` and
+`preservation`. Each per-item stage records what it did in the item's `state.json` in the work
+folder, so the report can tell what happened to every item even when a task failed and left
+no XCom behind.
+
+An item whose latest verified version in preservation storage has the same fingerprint (same
+pages, same manifest row, same OCR engine and models) is not processed again: a rerun of a
+batch creates no duplicate and leaves the first result intact.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from pathlib import Path
+
+from cadl import __version__
+from cadl.errors import BatchInvalid, BatchNotReady
+from cadl.settings import Settings, get_settings
+from ingest.models import Batch, Item, ValidationReport
+
+log = logging.getLogger(__name__)
+
+ID_NAMESPACE = uuid.UUID("6f1c0a3e-54a4-4c33-9d8e-2f0b1f6f0c11")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def _write_json(path: Path, data) -> None:
+    """Write JSON atomically: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), "utf-8")
+    tmp.replace(path)
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text("utf-8"))
+
+
+class Unit:
+    """Where one item's intermediate files live: `<work_dir>/<batch_id>/<item_id>/`."""
+
+    def __init__(self, data: dict, settings: Settings):
+        self.data = data
+        self.batch_id = data["batch_id"]
+        self.item_id = data["item_id"]
+        self.batch_work = Path(settings.work_dir) / self.batch_id
+        self.dir = self.batch_work / self.item_id
+        self.state_path = self.dir / "state.json"
+
+    def batch(self) -> Batch:
+        return Batch.model_validate(_read_json(self.batch_work / "batch.json"))
+
+    def item(self) -> Item:
+        return self.batch().item(self.item_id)
+
+    def state(self) -> dict:
+        return _read_json(self.state_path) if self.state_path.exists() else {}
+
+    def record(self, stage: str, started: dt.datetime, **facts) -> dict:
+        state = self.state()
+        state.setdefault("stages", {})[stage] = {
+            "started": started.isoformat(), "finished": _now().isoformat(), **facts}
+        _write_json(self.state_path, state)
+        return state
+
+
+# --- validate ----------------------------------------------------------------------------------
+
+def processing_profile(settings: Settings) -> dict:
+    """What, besides the input, determines the package: our version and the OCR engine and models."""
+    from ocr import tesseract
+
+    models = sorted({m for lang in ("ar", "zh-Hans", "zh-Hant", "en")
+                     for m in _all_models(lang)})
+    return {
+        "cadl": __version__,
+        "tesseract": tesseract.version(),
+        "models": {m: _sha512(tesseract.model_file(m, settings.tessdata_dir)) for m in models},
+    }
+
+
+def _all_models(tag: str) -> list[str]:
+    from cadl.languages import language
+
+    lang = language(tag)
+    return [lang.model] + ([lang.vertical_model] if lang.vertical_model else [])
+
+
+def _sha512(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha512").hexdigest()
+
+
+def fingerprint(item: Item, profile: dict) -> str:
+    """A digest of everything a package is made from; equal fingerprints mean equal content."""
+    basis = {"item": item.model_dump(mode="json", exclude={"row"}), "profile": profile}
+    for page in basis["item"]["pages"]:
+        page.pop("path")  # where the batch was mounted is not content
+    return hashlib.sha512(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None = None) -> dict:
+    """Validate the batch and plan the run: which items to process, which are unchanged.
+
+    Raises BatchNotReady for a batch without READY (it is not touched) and BatchInvalid when
+    nothing in it can be processed (no readable manifest). Item-level problems do not stop the
+    batch: those items are reported as invalid and the others proceed.
+    """
+    from ingest.validate import READY, validate_batch
+    from preservation.deposit import latest_version
+    from preservation.storage import open_storage
+
+    settings = settings or get_settings()
+    path = Path(batch_dir).absolute()
+    if not (path / READY).is_file():
+        raise BatchNotReady(f"{path} has no READY marker; it is left untouched until the "
+                            "scanner station writes one")
+    report = validate_batch(path)
+    batch = report.batch
+    batch_work = Path(settings.work_dir) / path.name
+    batch_work.mkdir(parents=True, exist_ok=True)
+    _write_json(batch_work / "validation.json", report.model_dump(mode="json"))
+    if batch is not None:
+        _write_json(batch_work / "batch.json", batch.model_dump(mode="json"))
+    if batch is None or not batch.items:
+        from cadl.report import write_report
+
+        write_report(None, run_id, settings, finished=_now(), batch_id=path.name)
+        raise BatchInvalid(_summary(report), report)
+
+    profile = processing_profile(settings)
+    preservation = open_storage(settings.preservation_url, settings)
+    units = []
+    for item in batch.items:
+        unit = {"batch_id": batch.batch_id, "item_id": item.item_id}
+        problems = [p.model_dump() for p in report.problems if p.item_id == item.item_id]
+        if report.item_errors(item.item_id):
+            unit["action"] = "skip"
+            state = {"status": "invalid", "problems": problems}
+        else:
+            fp = fingerprint(item, profile)
+            latest = latest_version(preservation, item.item_id)
+            unchanged = latest is not None and latest.get("fingerprint") == fp
+            unit["action"] = "reuse" if unchanged else "process"
+            state = {"status": "planned", "fingerprint": fp, "problems": problems}
+            if unchanged:
+                state["deposit"] = {"version": latest["version"], "prefix": latest["prefix"],
+                                    "new": False}
+        item_dir = batch_work / item.item_id
+        if item_dir.exists():
+            shutil.rmtree(item_dir)  # leftovers of an earlier run of the same batch
+        _write_json(item_dir / "state.json", state)
+        units.append(unit)
+    log.info("batch %s planned: %s", batch.batch_id,
+             {a: sum(u["action"] == a for u in units) for a in ("process", "reuse", "skip")})
+    return {"batch_id": batch.batch_id, "batch_dir": str(path), "started": _now().isoformat(),
+            "units": units}
+
+
+def _summary(report: ValidationReport) -> str:
+    lines = [f"batch {report.batch_dir} cannot be processed:"]
+    lines += [f"  {p.file or '(batch)'}{f' line {p.row}' if p.row else ''}: {p.message}"
+              for p in report.errors]
+    return "\n".join(lines)
+
+
+# --- per item ----------------------------------------------------------------------------------
+
+def ocr(unit_data: dict, settings: Settings | None = None) -> dict:
+    """Recognise every page of one item: ALTO, hOCR, text per page and a searchable PDF."""
+    from ocr.recognize import ocr_item
+
+    if unit_data["action"] != "process":
+        return unit_data
+    settings = settings or get_settings()
+    unit, started = Unit(unit_data, settings), _now()
+    item, batch = unit.item(), unit.batch()
+    result = ocr_item(item, Path(batch.path), unit.dir / "ocr", settings)
+    unit.record("ocr", started, engine=f"tesseract {result.engine_version}",
+                pages=len(result.pages))
+    return unit_data
+
+
+def bag_payload(unit: Unit, item: Item, batch: Batch) -> list[tuple[Path, str, str, int | None]]:
+    """Every payload file of the item's bag: (source, path under data/, METS group, page seq).
+
+    Bag paths are safe ASCII derived from the page sequence; the scanned Unicode file names
+    stay in METS and PREMIS (originalName).
+    """
+    ocr_dir = unit.dir / "ocr"
+    payload = []
+    for page in item.pages:
+        payload.append((Path(batch.path) / page.path,
+                        f"masters/{page.master_name}", "masters", page.seq))
+        for suffix, group in ((".alto.xml", "alto"), (".hocr", "hocr"), (".txt", "text")):
+            payload.append((ocr_dir / f"{page.stem}{suffix}", f"ocr/{page.stem}{suffix}",
+                            group, page.seq))
+    payload.append((ocr_dir / "ocr.json", "ocr/ocr.json", "ocr-summary", None))
+    payload.append((ocr_dir / f"{item.item_id}.pdf", f"{item.item_id}.pdf", "pdf", None))
+    return payload
+
+
+def describe(unit_data: dict, settings: Settings | None = None) -> dict:
+    """Write the item's METS (MODS, PREMIS, fileSec, structMaps) and validate it offline."""
+    from metadata.describe import describe_item
+
+    if unit_data["action"] != "process":
+        return unit_data
+    settings = settings or get_settings()
+    unit, started = Unit(unit_data, settings), _now()
+    item, batch = unit.item(), unit.batch()
+    state = unit.state()
+    summary = _read_json(unit.dir / "ocr" / "ocr.json")
+    mets = describe_item(
+        item=item, batch=batch, payload=bag_payload(unit, item, batch), ocr_summary=summary,
+        ocr_stage=state["stages"]["ocr"], software_version=__version__, created=_now(),
+    )
+    (unit.dir / "mets.xml").write_bytes(mets)
+    unit.record("describe", started, mets_bytes=len(mets))
+    return unit_data
+
+
+def package(unit_data: dict, settings: Settings | None = None) -> dict:
+    """Build and validate the item's BagIt 1.0 bag from a copy of masters and derivatives."""
+    from preservation.bag import assert_valid_bag, build_bag
+
+    if unit_data["action"] != "process":
+        return unit_data
+    settings = settings or get_settings()
+    unit, started = Unit(unit_data, settings), _now()
+    item, batch = unit.item(), unit.batch()
+    bag_dir = unit.dir / "bag" / item.item_id
+    if bag_dir.exists():
+        shutil.rmtree(bag_dir)  # an earlier attempt of this task; rebuilt from sources
+    payload = [(src, rel) for src, rel, _, _ in bag_payload(unit, item, batch)]
+    payload.append((unit.dir / "mets.xml", "mets.xml"))
+    build_bag(bag_dir, payload, {
+        "Source-Organization": settings.source_organization,
+        "External-Identifier": item.item_id,
+        "External-Description": item.title,
+        "Bag-Group-Identifier": batch.batch_id,
+        "Internal-Sender-Identifier": f"{batch.batch_id}/{item.item_id}",
+    })
+    assert_valid_bag(bag_dir)
+    unit.record("package", started, bag=str(bag_dir))
+    return unit_data
+
+
+def deposit(unit_data: dict, settings: Settings | None = None) -> dict:
+    """Upload the bag to preservation storage, verify every object, then mark it complete."""
+    from preservation.deposit import deposit_bag
+    from preservation.storage import open_storage
+
+    if unit_data["action"] != "process":
+        return unit_data
+    settings = settings or get_settings()
+    unit, started = Unit(unit_data, settings), _now()
+    storage = open_storage(settings.preservation_url, settings)
+    result = deposit_bag(unit.dir / "bag" / unit.item_id, storage, unit.item_id,
+                         unit.state()["fingerprint"], _now())
+    facts = {"version": result.version, "prefix": result.prefix, "new": result.new}
+    state = unit.record("deposit", started, **facts)
+    state["deposit"] = facts
+    _write_json(unit.state_path, state)
+    return unit_data
+
+
+def publish(unit_data: dict, settings: Settings | None = None) -> dict:
+    """Publish the item's access package from its verified preserved copy, if rights allow.
+
+    Restricted and embargoed items stay preserved only; if an earlier version of one was
+    published, it is withdrawn from the access location.
+    """
+    from preservation import access
+
+    if unit_data["action"] == "skip":
+        return unit_data
+    settings = settings or get_settings()
+    unit, started = Unit(unit_data, settings), _now()
+    item, batch, state = unit.item(), unit.batch(), unit.state()
+    outcome = access.publish_preserved(item, batch.batch_id, state["deposit"],
+                                       state["fingerprint"], unit.dir / "access", settings,
+                                       today=started.date())
+    state = unit.record("publish", started, **outcome)
+    state.update(status=outcome["status"], access=outcome.get("access"),
+                 bag=outcome["bag"], pages=outcome["pages"])
+    _write_json(unit.state_path, state)
+    return unit_data
+
+
+# --- batch -------------------------------------------------------------------------------------
+
+def catalogue(settings: Settings | None = None) -> str:
+    """Rebuild the portals' catalogue from every published item's entry."""
+    from preservation.publish import write_catalogue
+    from preservation.storage import open_storage
+
+    settings = settings or get_settings()
+    return write_catalogue(open_storage(settings.access_url, settings), _now())
+
+
+def report(plan: dict, run_id: str, settings: Settings | None = None) -> dict:
+    """Write the batch report (JSON and text) from every item's state; returns where it went."""
+    from cadl.report import write_report
+
+    settings = settings or get_settings()
+    return write_report(plan, run_id, settings, finished=_now())

@@ -1,0 +1,122 @@
+"""The per-batch report: what happened to every item, for technicians, archivists and scripts.
+
+Built only from files in the work folder (the plan's items' `state.json`, `validation.json`),
+never from task results, so it is complete even when some tasks failed.
+"""
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+from cadl.settings import Settings
+
+STAGES = ("ocr", "describe", "package", "deposit", "publish")
+
+
+def _item_entry(batch_work: Path, item: dict) -> dict:
+    state_path = batch_work / item["item_id"] / "state.json"
+    state = json.loads(state_path.read_text("utf-8")) if state_path.exists() else {}
+    status = state.get("status", "failed")
+    entry = {
+        "item_id": item["item_id"],
+        "status": status,
+        "title": item["title"],
+        "languages": item["languages"],
+        "reading_direction": item["reading_direction"],
+        "rights": item["rights"],
+        "portals": item["portals"],
+        "bag": state.get("bag"),
+        "access": state.get("access"),
+        "version": (state.get("deposit") or {}).get("version"),
+        "new_version": (state.get("deposit") or {}).get("new"),
+        "problems": state.get("problems", []),
+        "stages": state.get("stages", {}),
+        "pages": state.get("pages") or [
+            {"seq": p["seq"], "original_name": p["original_name"], "master": None, "text": None,
+             "alto": None, "hocr": None, "confidence": None} for p in item["pages"]],
+    }
+    if status in ("planned", "failed"):
+        done = [s for s in STAGES if s in entry["stages"]]
+        failed_at = next((s for s in STAGES if s not in done), "publish")
+        entry["status"] = "failed"
+        entry["problems"].append({"severity": "error", "file": "", "item_id": item["item_id"],
+                                  "row": None, "message": f"stopped at stage {failed_at!r}: "
+                                  "see that task's log in Airflow"})
+    return entry
+
+
+def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id: str,
+                 settings: Settings, finished: dt.datetime) -> dict:
+    batch_id = Path(validation["batch_dir"]).name
+    batch_work = Path(settings.work_dir) / batch_id
+    items = [_item_entry(batch_work, item) for item in (batch or {}).get("items", [])]
+    counts = {s: sum(i["status"] == s for i in items)
+              for s in ("published", "preserved", "invalid", "failed")}
+    return {
+        "batch_id": batch_id,
+        "batch_dir": validation["batch_dir"],
+        "run_id": run_id,
+        "started": (plan or {}).get("started"),
+        "finished": finished.isoformat(),
+        "summary": {"items": len(items), **counts,
+                    "pages": sum(len(i["pages"]) for i in items)},
+        "problems": [p for p in validation["problems"] if not p.get("item_id")],
+        "catalogue": settings.access_url.rstrip("/") + "/catalogue.json",
+        "items": items,
+    }
+
+
+def render_text(report: dict) -> str:
+    """The report as a technician reads it: one block per item, every problem with its file."""
+    s = report["summary"]
+    out = [f"Batch {report['batch_id']}  ({report['batch_dir']})",
+           f"Run {report['run_id']}, finished {report['finished']}",
+           f"{s['items']} items, {s['pages']} pages: {s['published']} published, "
+           f"{s['preserved']} preserved only, {s['invalid']} invalid, {s['failed']} failed", ""]
+    for p in report["problems"]:
+        out.append(f"  [{p['severity']}] {p['file'] or '(batch)'}"
+                   f"{' line %d' % p['row'] if p.get('row') else ''}: {p['message']}")
+    for item in report["items"]:
+        out.append(f"{item['item_id']}: {item['status'].upper()}  “{item['title']}”  "
+                   f"[{';'.join(item['languages'])}, {item['reading_direction']}, "
+                   f"{item['rights']}]")
+        if item["bag"]:
+            out.append(f"    bag     {item['bag']}  (version {item['version']}"
+                       f"{', new' if item['new_version'] else ', already preserved'})")
+        if item["access"]:
+            out.append(f"    access  {item['access']}")
+        for p in item["problems"]:
+            out.append(f"    [{p['severity']}] {p['file'] or item['item_id']}"
+                       f"{' line %d' % p['row'] if p.get('row') else ''}: {p['message']}")
+        for page in item["pages"]:
+            conf = page.get("confidence")
+            out.append(f"    page {page['seq']:>3}  {page['original_name']}"
+                       + (f"  confidence {conf:.1f}" if conf is not None else ""))
+    out += ["", f"Catalogue: {report['catalogue']}"]
+    return "\n".join(out) + "\n"
+
+
+def write_report(plan: dict | None, run_id: str, settings: Settings, finished: dt.datetime,
+                 batch_id: str | None = None) -> dict:
+    """Write report.json and report.txt for the batch (latest, and a copy per run)."""
+    batch_id = batch_id or plan["batch_id"]
+    batch_work = Path(settings.work_dir) / batch_id
+    validation = json.loads((batch_work / "validation.json").read_text("utf-8"))
+    batch_file = batch_work / "batch.json"
+    batch = json.loads(batch_file.read_text("utf-8")) if batch_file.exists() else None
+    report = build_report(plan, validation, batch, run_id, settings, finished)
+    out = Path(settings.reports_dir) / batch_id
+    run_dir = out / "runs" / re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
+    report["report_json"] = str(out / "report.json")
+    report["report_text"] = str(out / "report.txt")
+    text = render_text(report)
+    data = json.dumps(report, ensure_ascii=False, indent=2)
+    for folder in (run_dir, out):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in (("report.json", data), ("report.txt", text)):
+            tmp = folder / (name + ".tmp")
+            tmp.write_text(content, "utf-8")
+            tmp.replace(folder / name)
+    return {"report_json": report["report_json"], "report_text": report["report_text"],
+            "summary": report["summary"]}

@@ -1,0 +1,98 @@
+"""
+### Ingest one scanner batch
+
+validate → OCR → describe → package → deposit → publish → catalogue → report
+
+Start it with the folder of a batch in the landing zone (it must hold `manifest.csv`, one
+folder per item and the `READY` marker). Each item runs through the stages on its own (mapped
+tasks), so one bad item never holds back the others. The last task writes the batch report
+(`report.json`, `report.txt`) under the reports folder, whatever happened before it.
+The code behind every task lives in `cadl.pipeline`; this file only wires it.
+"""
+
+import datetime as dt
+
+from airflow.sdk import Param, dag, task
+
+
+@dag(
+    dag_id="ingest_batch",
+    schedule=None,
+    start_date=dt.datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=4,
+    tags=["ingest", "ocr", "preservation"],
+    default_args={"owner": "digitization", "retries": 2,
+                  "retry_delay": dt.timedelta(seconds=30), "retry_exponential_backoff": True},
+    params={"batch_dir": Param(type="string", title="Batch folder",
+                               description="Absolute path of the batch in the landing zone")},
+    doc_md=__doc__,
+)
+def ingest_batch():
+    @task(retries=0)
+    def validate(params=None, run_id=None) -> dict:
+        """Check the batch against the landing-zone contract and plan the items."""
+        from cadl.pipeline import validate
+
+        return validate(params["batch_dir"], run_id)
+
+    @task
+    def units(plan: dict) -> list[dict]:
+        return plan["units"]
+
+    @task(pool_slots=1)
+    def ocr(unit: dict) -> dict:
+        """Recognise every page of one item with tesseract."""
+        from cadl.pipeline import ocr
+
+        return ocr(unit)
+
+    @task
+    def describe(unit: dict) -> dict:
+        """Write and validate the item's METS/MODS/PREMIS."""
+        from cadl.pipeline import describe
+
+        return describe(unit)
+
+    @task
+    def package(unit: dict) -> dict:
+        """Build and validate the item's BagIt bag."""
+        from cadl.pipeline import package
+
+        return package(unit)
+
+    @task
+    def deposit(unit: dict) -> dict:
+        """Upload the bag to preservation storage and verify it there."""
+        from cadl.pipeline import deposit
+
+        return deposit(unit)
+
+    @task
+    def publish(unit: dict) -> dict:
+        """Publish the access package, if the item's rights allow it."""
+        from cadl.pipeline import publish
+
+        return publish(unit)
+
+    @task(trigger_rule="all_done")
+    def catalogue(published: list[dict]) -> str:
+        """Rebuild the portals' catalogue."""
+        from cadl.pipeline import catalogue
+
+        return catalogue()
+
+    @task(trigger_rule="all_done", retries=0)
+    def report(plan: dict, run_id=None) -> dict:
+        """Write the batch report, whatever happened to each item."""
+        from cadl.pipeline import report
+
+        return report(plan, run_id)
+
+    plan = validate()
+    described = describe.expand(unit=ocr.expand(unit=units(plan)))
+    published = publish.expand(unit=deposit.expand(unit=package.expand(unit=described)))
+    catalogue(published) >> report(plan)
+
+
+ingest_batch()

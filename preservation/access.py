@@ -1,0 +1,143 @@
+"""Publication of an item's access package from its verified preserved copy.
+
+The access package is made from what preservation storage holds, not from the work folder: what
+the portals show is then exactly what was verified, and an item already preserved by an earlier
+run can be published without redoing anything.
+"""
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+from cadl.settings import Settings
+from ingest.models import Item
+from preservation.deposit import latest_version
+from preservation.publish import make_thumbnail, publish_item, withdraw_item
+from preservation.storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
+
+ITEM_JSON = "item.json"
+
+
+def _page_files(summary: dict) -> list[dict]:
+    """Per page: its bag files (relative to data/) and its OCR confidence, from ocr/ocr.json."""
+    pages = []
+    for page in summary["pages"]:
+        stem = page["stem"]
+        pages.append({"seq": page["seq"], "stem": stem, "confidence": page["mean_confidence"],
+                      "text": f"ocr/{page['text']}", "alto": f"ocr/{page['alto']}",
+                      "hocr": f"ocr/{page['hocr']}"})
+    return pages
+
+
+def _current_entry(access: Storage, item_id: str) -> dict | None:
+    key = f"items/{item_id}/{ITEM_JSON}"
+    if access.head(key) is None:
+        return None
+    return json.loads(access.get_bytes(key).decode("utf-8"))
+
+
+def _entry(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: list[dict],
+           today: dt.date) -> dict:
+    return {
+        "title": item.title,
+        "titles": {"primary": item.title, **item.titles},
+        "languages": item.languages,
+        "reading_direction": item.reading_direction,
+        "rights": str(item.rights),
+        "portals": item.portals,
+        "creator": item.creator,
+        "date": item.date,
+        "identifier": item.identifier,
+        "batch_id": batch_id,
+        "version": marker["version"],
+        "fingerprint": fingerprint,
+        "published": today.isoformat(),
+        "pdf": f"{item.item_id}.pdf",
+        "mets": "mets.xml",
+        "pages": [{"seq": p["seq"], "original_name": p["original_name"],
+                   "text": f"text/{p['stem']}.txt", "alto": f"alto/{p['stem']}.xml",
+                   "hocr": f"hocr/{p['stem']}.hocr", "thumbnail": f"thumbnails/{p['stem']}.jpg",
+                   "confidence": p["confidence"]} for p in pages],
+    }
+
+
+def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str, scratch: Path,
+                      settings: Settings, today: dt.date) -> dict:
+    """Publish (or withdraw) one item; returns status, bag and access URIs and per-page URIs.
+
+    status is "published" when the item's rights allow it on `today`, else "preserved" (and
+    any earlier publication of the item is withdrawn).
+    """
+    preservation = open_storage(settings.preservation_url, settings)
+    access = open_storage(settings.access_url, settings)
+    marker = latest_version(preservation, item.item_id)
+    if marker is None or marker["version"] != deposit["version"]:
+        raise RuntimeError(f"{item.item_id}: version {deposit['version']} is not the latest "
+                           "complete version in preservation storage")
+    bag = f"{marker['prefix']}{marker['bag']}/"
+    summary = json.loads(preservation.get_bytes(bag + "data/ocr/ocr.json").decode("utf-8"))
+    pages = _page_files(summary)
+    for page, src in zip(pages, item.pages, strict=True):
+        page.update(master=f"masters/{src.master_name}", original_name=src.original_name)
+
+    public = item.rights.is_public(today)
+    published = None
+    if public:
+        current = _current_entry(access, item.item_id)
+        if current and current.get("fingerprint") == fingerprint:
+            published = access.uri(f"items/{item.item_id}")
+        else:
+            published = _upload(item, batch_id, marker, fingerprint, pages, preservation, bag,
+                                access, scratch, settings, today)
+    elif withdraw_item(access, item.item_id):
+        log.info("withdrew %s from the access location: rights are now %s", item.item_id,
+                 item.rights)
+
+    def uri(rel_bag: str, rel_access: str) -> str:
+        return (access.uri(f"items/{item.item_id}/{rel_access}") if public
+                else preservation.uri(bag + "data/" + rel_bag))
+
+    return {
+        "status": "published" if public else "preserved",
+        "bag": preservation.uri(bag.rstrip("/")),
+        "access": published,
+        "pages": [{"seq": p["seq"], "original_name": p["original_name"],
+                   "master": preservation.uri(bag + "data/" + p["master"]),
+                   "text": uri(p["text"], f"text/{p['stem']}.txt"),
+                   "alto": uri(p["alto"], f"alto/{p['stem']}.xml"),
+                   "hocr": uri(p["hocr"], f"hocr/{p['stem']}.hocr"),
+                   "confidence": p["confidence"]} for p in pages],
+    }
+
+
+def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: list[dict],
+            preservation: Storage, bag: str, access: Storage, scratch: Path, settings: Settings,
+            today: dt.date) -> str:
+    """Fetch the access files from the preserved bag, make thumbnails, publish them."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    files: list[tuple[Path, str]] = []
+
+    def fetch(rel: str, key: str) -> Path:
+        dest = scratch / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        preservation.download(bag + "data/" + rel, dest)
+        files.append((dest, key))
+        return dest
+
+    fetch(f"{item.item_id}.pdf", f"{item.item_id}.pdf")
+    fetch("mets.xml", "mets.xml")
+    for page in pages:
+        fetch(page["text"], f"text/{page['stem']}.txt")
+        fetch(page["alto"], f"alto/{page['stem']}.xml")
+        fetch(page["hocr"], f"hocr/{page['stem']}.hocr")
+        master = scratch / page["master"]
+        master.parent.mkdir(parents=True, exist_ok=True)
+        preservation.download(bag + "data/" + page["master"], master)
+        thumb = make_thumbnail(master, scratch / "thumbnails" / f"{page['stem']}.jpg",
+                               settings.thumbnail_px)
+        files.append((thumb, f"thumbnails/{page['stem']}.jpg"))
+    entry = _entry(item, batch_id, marker, fingerprint, pages, today)
+    return publish_item(access, item.item_id, files, entry)
