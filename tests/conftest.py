@@ -15,6 +15,7 @@ from PIL import Image
 from ingest.models import Item, Page
 from ingest.sample import write_sample
 from ingest.sample_texts import ITEMS
+from s3server import MotoServer
 
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="cadl-test-airflow-")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parents[1] / "dags")
@@ -51,3 +52,11 @@ def sample_items(sample_batch) -> dict[str, Item]:
             pages=[_page(f, batch_dir, seq) for seq, f in enumerate(files, start=1)],
         )
     return items
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory):
+    """Endpoint URL of a moto_server shared by the session's tests (each uses its own bucket)."""
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "server.log")
+    yield server.endpoint
+    server.stop()

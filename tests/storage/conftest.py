@@ -8,10 +8,6 @@ exercised for real, and a killed server really refuses connections.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -20,59 +16,7 @@ import pytest
 from cadl.settings import Settings
 from preservation.folder import FolderStorage
 from preservation.storage import ObjectInfo, Storage, open_storage
-
-STARTUP_TIMEOUT = 30  # seconds for moto_server to accept connections
-STOP_TIMEOUT = 10  # seconds to exit after SIGTERM before we SIGKILL it
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class MotoServer:
-    """One moto_server process on a free port of 127.0.0.1; `stop()` always reaps it."""
-
-    def __init__(self, log_path: Path):
-        self.port = _free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self._log = open(log_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            self._wait_until_listening(log_path)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _wait_until_listening(self, log_path: Path) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"moto_server exited with {self.process.returncode}: "
-                    + log_path.read_text(errors="replace")[-2000:]
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"moto_server did not listen on port {self.port} in {STARTUP_TIMEOUT}s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+from s3server import MotoServer
 
 
 @pytest.fixture(autouse=True)
@@ -87,14 +31,6 @@ def aws_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory):
-    """Endpoint URL of a moto_server shared by the session's tests (each uses its own bucket)."""
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "server.log")
-    yield server.endpoint
-    server.stop()
 
 
 @pytest.fixture
