@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 venv: system-deps $(VENV)/.installed
 
 demo: venv
-	$(BIN)/cadl sample $(LANDING)
+	@[ -d $(SAMPLE) ] || $(BIN)/cadl sample $(LANDING)
 	$(BIN)/cadl run $(SAMPLE)
 	@echo
 	@echo "Bags (preservation):  var/preservation/items/"

@@ -17,7 +17,10 @@ from cadl.errors import PipelineError, UsageError
 def _cmd_sample(args) -> int:
     from ingest.sample import write_sample
 
-    batch_dir, truth_dir = write_sample(Path(args.out_dir), args.batch_id)
+    try:
+        batch_dir, truth_dir = write_sample(Path(args.out_dir), args.batch_id)
+    except FileExistsError as exc:
+        raise UsageError(f"{exc}: remove it or pick another --batch-id") from None
     print(f"sample batch:  {batch_dir}\nground truth:  {truth_dir}")
     return 0
 
