@@ -10,12 +10,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := tesseract-ocr tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert tesseract-ocr-eng tesseract-ocr-osd \
 	ghostscript qpdf poppler-utils fonts-noto-cjk fonts-noto-core libraqm0 libfribidi0 \
-	ca-certificates
+	ca-certificates chromium chromium-driver
 
 LANDING := var/landing
 SAMPLE := $(LANDING)/sample-batch-001
 
-.PHONY: demo test system-deps venv clean
+DISTRIBUTED_APT_PACKAGES := postgresql redis-server
+
+.PHONY: demo test test-distributed system-deps venv clean
 
 # Debian packages: only those missing are installed, so a prepared machine needs no network.
 system-deps:
@@ -32,7 +34,7 @@ $(BIN)/activate:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,distributed]'
 	touch $@
 
 venv: system-deps $(VENV)/.installed
@@ -48,6 +50,12 @@ demo: venv
 
 test: venv
 	$(BIN)/python -m pytest
+
+# Postgres, Redis, an Airflow scheduler, dag-processor, api-server and two Celery workers, all on
+# 127.0.0.1, started and stopped by the test itself.
+test-distributed: venv
+	@$(MAKE) --no-print-directory system-deps APT_PACKAGES="$(DISTRIBUTED_APT_PACKAGES)"
+	$(BIN)/python -m pytest -m distributed tests/distributed
 
 clean:
 	rm -rf var

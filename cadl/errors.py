@@ -82,3 +82,18 @@ class DepositVerificationFailed(PipelineError):
 
     exit_code = 6
     retryable = True
+
+
+class FixityFailed(PipelineError):
+    """A fixity audit found objects missing or altered in preservation storage.
+
+    Raised after the audit report and PREMIS events are written, so the failure (and the
+    failure callback's alert) points at a complete record. Not retryable: auditing again
+    finds the same damage. `report_text` is the path of the audit's text report.
+    """
+
+    exit_code = 9
+
+    def __init__(self, message: str, report_text: str | None = None):
+        super().__init__(message)
+        self.report_text = report_text

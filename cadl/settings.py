@@ -46,6 +46,111 @@ class Settings(BaseSettings):
         None, description="Folder of .traineddata models; unset uses tesseract's own."
     )
     thumbnail_px: int = Field(256, description="Longest side of page thumbnails, in pixels.")
+    ocr_preprocess: str = Field(
+        "rescale,binarize; zh-Hant=rescale,denoise,binarize",
+        description="Steps for the OCR copy of each page (rescale, denoise, binarize), comma-"
+        "separated; then optional `; LANGS=steps` overrides for items whose languages are "
+        "exactly LANGS (e.g. `zh-Hant` or `ar+zh-Hans`). Masters never change. BENCHMARKS.md "
+        "has what each step measured per language.",
+    )
+    ocr_min_confidence: float = Field(
+        60.0, description="A page whose mean word confidence (0-100) is under this is flagged."
+    )
+    ocr_max_low_confidence_share: float = Field(
+        0.5, description="A page with a larger share of words under 50% confidence is flagged."
+    )
+    ocr_hold_for_review: bool = Field(
+        True, description="Hold an item whose OCR flagged a page (status 'held': preserved, "
+        "not published) instead of publishing it silently.",
+    )
+    # --- intake (issue 3): validation limits, quarantine, custody, landing-zone watch ---
+    max_image_pixels: int = Field(
+        400_000_000,
+        description="Largest page accepted, in pixels (width × height); bigger images are "
+        "refused as possible decompression bombs.",
+    )
+    min_dpi: float = Field(
+        300, description="Lowest page resolution accepted without a problem, in pixels per inch."
+    )
+    low_dpi_severity: str = Field(
+        "warning", pattern="^(warning|error)$",
+        description="What a page under CADL_MIN_DPI, or without a resolution, is: "
+        "'warning' (processed, reported) or 'error' (the item is quarantined).",
+    )
+    quarantine_dir: Path = Field(
+        VAR / "quarantine",
+        description="Where copies of invalid items (and of unreadable batches) are kept "
+        "with their report.",
+    )
+    processed_dir: Path | None = Field(
+        None, description="Where a released batch is moved once every item is preserved or "
+        "quarantined; unset means `processed/` beside the landing zone.",
+    )
+    failed_dir: Path | None = Field(
+        None, description="Where a batch that cannot be processed at all is moved once "
+        "quarantined; unset means `failed/` beside the landing zone.",
+    )
+    retention_days: int | None = Field(
+        None, description="Days released batches are kept in processed/ and failed/ before "
+        "the watch deletes them; unset keeps them for ever.",
+    )
+    watch_auto_retries: int = Field(
+        0, description="How many times the landing-zone watch retries a failed batch on its "
+        "own; beyond that a person writes RETRY in the batch folder.",
+    )
+    # --- portals (issue 7): IIIF, change feeds, OAI-PMH, embargo lifting ---
+    access_base_url: str | None = Field(
+        None, description="Public base URL of the access location, to which the keys in IIIF "
+        "manifests, feeds and OAI-PMH records are joined; unset uses the access location's "
+        "own URI (CADL_ACCESS_URL).",
+    )
+    display_px: int = Field(
+        1600, description="Longest side of the per-page display images (JPEG), in pixels."
+    )
+    rights_overrides: Path = Field(
+        ROOT / "config" / "rights-overrides.json",
+        description="JSON file of rights decisions taken after ingest, per item "
+        "(see docs/portal-contract.md); a missing file means none.",
+    )
+    oai_repository_id: str = Field(
+        "cadl.example.org", description="Namespace of OAI-PMH identifiers: oai:<this>:<item_id>."
+    )
+    oai_page_size: int = Field(
+        100, ge=1, description="Records or identifiers per OAI-PMH response before a "
+        "resumptionToken.",
+    )
+    oai_admin_email: str = Field(
+        "digital-library@example.org", description="adminEmail of the OAI-PMH Identify response."
+    )
+    # --- preservation storage (issue 6): replica, object lock, verification, fixity audits ---
+    replica_url: str | None = Field(
+        None, description="Optional second preservation location (file:///folder or "
+        "s3://bucket/prefix): deposit writes both, audits compare and repair them.",
+    )
+    replica_endpoint_url: str | None = Field(
+        None, description="Endpoint of the replica's S3 server, if not CADL_S3_ENDPOINT_URL.",
+    )
+    replica_aws_conn_id: str | None = Field(
+        None, description="Airflow connection with the replica's S3 credentials, if they differ.",
+    )
+    object_lock_mode: str | None = Field(
+        None, pattern="^(|GOVERNANCE|COMPLIANCE|governance|compliance)$",
+        description="S3 object lock mode for preservation objects; unset or empty writes no "
+        "retention (servers without object lock). The bucket must have object lock enabled.",
+    )
+    object_lock_days: int = Field(
+        3650, ge=1, description="Retention period of each preservation object, in days.",
+    )
+    deposit_verify: str = Field(
+        "checksum", pattern="^(checksum|reread)$",
+        description="How deposit verifies uploads: 'checksum' trusts the MD5/ETag the S3 server "
+        "reports for the bytes hashed in the same pass (folders are always re-read); 'reread' "
+        "downloads every object again.",
+    )
+    audit_cycle_days: int = Field(
+        30, ge=1, description="audit_fixity re-reads the whole archive once every this many "
+        "days, one deterministic slice of the items per daily run.",
+    )
 
 
 @lru_cache

@@ -25,6 +25,17 @@ class Page(BaseModel):
     width: int
     height: int
     dpi: float | None = None
+    # Technical characterization (ingest/characterize.py), read by the MIX techMD in METS.
+    # Optional with defaults so pages recorded before characterization still load.
+    bits_per_sample: int | None = None
+    samples_per_pixel: int | None = None
+    color_space: str | None = None  # MIX-ish: "Gray", "RGB", "CMYK", "Palette", "YCbCr", ...
+    icc_profile: bool = False
+    compression: str | None = None  # "None", "LZW", "Deflate", "JPEG", "JPEG2000", ...
+    md5: str | None = None
+    puid: str | None = None  # PRONOM id: "fmt/353" TIFF, "fmt/43" JPEG, "x-fmt/392" JP2, ...
+    x_resolution: float | None = None  # pixels per inch
+    y_resolution: float | None = None
 
     @property
     def stem(self) -> str:
@@ -95,6 +106,9 @@ class Item(BaseModel):
     identifier: str | None = None
     rights: Rights = Field(default_factory=lambda: Rights(kind="open"))
     portals: list[str] = Field(default_factory=lambda: ["zh", "ar"])
+    # Per-portal overrides of `rights` (manifest columns rights_zh, rights_ar): an item can be
+    # open on one portal and under embargo on the other. Read through `rights_for`.
+    portal_rights: dict[str, Rights] = Field(default_factory=dict)
     reading_direction: str = "ltr"  # "ltr" | "rtl" | "ttb"
     extra: dict[str, str] = Field(default_factory=dict)  # unknown manifest columns, kept verbatim
     pages: list[Page] = Field(default_factory=list)
@@ -102,6 +116,16 @@ class Item(BaseModel):
     @property
     def primary_language(self) -> str:
         return self.languages[0]
+
+    def rights_for(self, portal: str) -> Rights | None:
+        """The rights on `portal`: its override, else `rights`; None when not shown there."""
+        if portal not in self.portals:
+            return None
+        return self.portal_rights.get(portal, self.rights)
+
+    def public_portals(self, today: dt.date) -> list[str]:
+        """The portals that may show the item on `today`, in `portals` order."""
+        return [p for p in self.portals if (r := self.rights_for(p)) and r.is_public(today)]
 
 
 class Batch(BaseModel):
@@ -130,6 +154,9 @@ class ValidationReport(BaseModel):
     batch_dir: str
     problems: list[Problem] = Field(default_factory=list)
     batch: Batch | None = None  # the parsed batch, when the manifest could be read
+    # Files whose size, mtime or inode differed before and after reading: the batch is still
+    # being copied, so it is left for a later run (cadl.errors.BatchNotReady).
+    changed_files: list[str] = Field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
