@@ -18,7 +18,7 @@ MANIFEST = "manifest.csv"
 REQUIRED = ("item_id", "languages", "title")
 KNOWN = REQUIRED + (
     "title_ar", "title_zh", "title_en", "creator", "date", "publisher", "place", "subjects",
-    "identifier", "rights", "portals", "reading_direction",
+    "identifier", "rights", "portals", "reading_direction", "rights_zh", "rights_ar",
 )
 PORTALS = ("zh", "ar")
 
@@ -121,6 +121,13 @@ def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Ite
         rights = Rights.parse(cells.get("rights", ""))
     except ValueError as exc:
         problem(str(exc))
+    portal_rights = {}
+    for portal in PORTALS:  # per-portal overrides of `rights`: rights_zh, rights_ar
+        if cells.get(f"rights_{portal}"):
+            try:
+                portal_rights[portal] = Rights.parse(cells[f"rights_{portal}"])
+            except ValueError as exc:
+                problem(f"rights_{portal}: {exc}")
     portals = _split(cells.get("portals", "")) or list(PORTALS)
     for portal in portals:
         if portal not in PORTALS:
@@ -147,6 +154,7 @@ def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Ite
         identifier=cells.get("identifier") or None,
         rights=rights,
         portals=[p for p in portals if p in PORTALS],
+        portal_rights=portal_rights,
         reading_direction=direction,
         extra={k: v for k, v in cells.items() if k not in KNOWN and v},
     )

@@ -8,12 +8,14 @@ trust these facts instead of re-reading the scanner's files.
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
-
+from cadl.settings import Settings, get_settings
+from ingest.characterize import characterize_file
 from ingest.manifest import MANIFEST, read_manifest
 from ingest.models import ID_PATTERN, Batch, Item, Page, ValidationReport
 
@@ -30,6 +32,8 @@ IMAGE_FORMATS = {  # extension → (format name, MIME type)
     ".j2k": ("JPEG2000", "image/jp2"),
 }
 SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store"}
+# Bidi embeddings, overrides and isolates: they reorder how a name is displayed.
+BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def natural_key(name: str) -> list:
@@ -48,94 +52,183 @@ def is_ignored(name: str) -> bool:
     return name.startswith(".") or name.lower() in SYSTEM_FILES
 
 
+def name_problem(name: str) -> str | None:
+    """What is wrong with a file or folder name, or None when it is acceptable.
+
+    Any script is welcome (Arabic, Chinese, ZWJ/ZWNJ for Persian and Urdu shaping), but not
+    control characters, which terminals and XML cannot show, nor bidi overrides, which make
+    a name display as something it is not.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name is not valid UTF-8: rename it on the scanner station (UTF-8 names only)"
+    bad = [ch for ch in name if unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS]
+    if bad:
+        codes = ", ".join(sorted({f"U+{ord(ch):04X}" for ch in bad}))
+        return f"name contains control character(s) {codes}: rename the file"
+    return None
+
+
+def _entry_problem(entry: Path, batch_dir: Path) -> str | None:
+    """Symlinks, special files and anything resolving outside the batch are refused."""
+    if entry.is_symlink():
+        return (f"is a symbolic link (to {os.readlink(entry)!r}): copy the real file into the "
+                "batch instead")
+    try:
+        entry.resolve(strict=True).relative_to(batch_dir.resolve())
+    except (ValueError, OSError):
+        return "resolves outside the batch folder: copy the real file into the batch"
+    mode = entry.lstat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "is not a regular file (a device, pipe or socket): remove it from the batch"
+    return None
+
+
 def characterize(path: Path, rel: str, seq: int, report: ValidationReport,
-                 item_id: str) -> Page | None:
-    """Open and fully decode one page image; None (with the problem reported) when unusable."""
+                 item_id: str, settings: Settings) -> Page | None:
+    """Identify and fully decode one page image; None (with the problem reported) when unusable."""
     kind = IMAGE_FORMATS.get(path.suffix.lower())
     if kind is None:
         report.add("error", rel, f"unsupported file type {path.suffix or '(no extension)'!r}: "
                    "pages must be TIFF, JPEG, PNG or JPEG 2000", item_id=item_id)
         return None
-    size = path.stat().st_size
-    if size == 0:
-        report.add("error", rel, "file is empty (0 bytes): copy the page again from the scanner",
-                   item_id=item_id)
+    result = characterize_file(path, settings.max_image_pixels)
+    if isinstance(result, str):
+        report.add("error", rel, result, item_id=item_id)
         return None
-    try:
-        with Image.open(path) as img:
-            fmt, width, height = img.format, img.width, img.height
-            dpi = img.info.get("dpi", (None,))[0]
-            img.load()  # decodes every pixel: truncated files fail here, not in OCR
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as exc:
-        report.add("error", rel, f"not a readable {kind[0]} image ({exc}): rescan or re-export "
-                   "the page", item_id=item_id)
-        return None
-    expected = "JPEG2000" if kind[0] == "JPEG2000" else kind[0]
-    if fmt != expected:
-        report.add("error", rel, f"file name says {kind[0]} but the content is {fmt}: "
+    if result.format != kind[0]:
+        report.add("error", rel, f"file name says {kind[0]} but the content is {result.format}: "
                    "rename it or convert it", item_id=item_id)
         return None
+    dpi = min(filter(None, (result.x_resolution, result.y_resolution)), default=None)
+    if dpi is None:
+        report.add(settings.low_dpi_severity, rel, "no resolution recorded in the file: set "
+                   f"the scanner to write it (at least {settings.min_dpi:g} ppi)",
+                   item_id=item_id)
+    elif dpi < settings.min_dpi:
+        report.add(settings.low_dpi_severity, rel, f"resolution {dpi:g} ppi is under the "
+                   f"minimum of {settings.min_dpi:g} ppi (CADL_MIN_DPI): rescan at a higher "
+                   "resolution", item_id=item_id)
     return Page(
         seq=seq,
         original_name=unicodedata.normalize("NFC", path.name),
         path=rel,
-        sha512=sha512_file(path),
-        size=size,
-        format=kind[0],
-        mimetype=kind[1],
-        width=width,
-        height=height,
-        dpi=float(dpi) if dpi else None,
+        sha512=result.sha512,
+        size=result.size,
+        format=result.format,
+        mimetype=result.mimetype,
+        width=result.width,
+        height=result.height,
+        dpi=result.x_resolution,
+        bits_per_sample=result.bits_per_sample,
+        samples_per_pixel=result.samples_per_pixel,
+        color_space=result.color_space,
+        icc_profile=result.icc_profile,
+        compression=result.compression,
+        md5=result.md5,
+        puid=result.puid,
+        x_resolution=result.x_resolution,
+        y_resolution=result.y_resolution,
     )
 
 
-def _read_pages(batch_dir: Path, item: Item, report: ValidationReport) -> None:
+def _read_pages(batch_dir: Path, item: Item, report: ValidationReport,
+                settings: Settings) -> None:
     folder = batch_dir / item.item_id
     names = []
-    for entry in folder.iterdir():
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    by_nfc: dict[str, list[str]] = {}
+    for entry in entries:
+        by_nfc.setdefault(unicodedata.normalize("NFC", entry.name), []).append(entry.name)
+    for entry in entries:
         rel = f"{item.item_id}/{entry.name}"
+        twins = by_nfc[unicodedata.normalize("NFC", entry.name)]
         if is_ignored(entry.name):
             report.add("notice", rel, "system or hidden file ignored", item_id=item.item_id)
+        elif problem := name_problem(entry.name) or _entry_problem(entry, batch_dir):
+            report.add("error", rel, problem, item_id=item.item_id)
+        elif len(twins) > 1:
+            forms = " and ".join(f"{n!r} ({_form(n)})" for n in twins)
+            report.add("error", rel, f"two files have the same name in different Unicode "
+                       f"normalizations: {forms}; they look identical but are different files: "
+                       "keep one", item_id=item.item_id)
         elif entry.is_dir():
             report.add("error", rel, "sub-folders are not allowed inside an item folder: "
                        "put the page images directly in it", item_id=item.item_id)
         else:
             names.append(entry.name)
     if not names:
-        report.add("error", item.item_id + "/", "item folder has no page images",
-                   item_id=item.item_id)
+        if not report.item_errors(item.item_id):
+            report.add("error", item.item_id + "/", "item folder has no page images",
+                       item_id=item.item_id)
         return
     for seq, name in enumerate(sorted(names, key=natural_key), start=1):
-        page = characterize(folder / name, f"{item.item_id}/{name}", seq, report, item.item_id)
+        page = characterize(folder / name, f"{item.item_id}/{name}", seq, report, item.item_id,
+                            settings)
         if page is not None:
             item.pages.append(page)
 
 
-def validate_batch(batch_dir: Path) -> ValidationReport:
+def _form(name: str) -> str:
+    return "NFC" if unicodedata.is_normalized("NFC", name) else (
+        "NFD" if unicodedata.is_normalized("NFD", name) else "mixed")
+
+
+def snapshot(batch_dir: Path) -> dict[str, tuple[int, int, int]]:
+    """(size, mtime_ns, inode) of every entry under the batch, symlinks not followed.
+
+    Taken before and after reading: any difference means a copy into the batch is still
+    running, and what was read cannot be trusted.
+    """
+    facts = {}
+    for root, dirs, files in os.walk(batch_dir):
+        for name in dirs + files:
+            path = Path(root, name)
+            st = path.lstat()
+            facts[str(path.relative_to(batch_dir))] = (
+                st.st_size if not stat.S_ISDIR(st.st_mode) else 0, st.st_mtime_ns, st.st_ino)
+    return facts
+
+
+def validate_batch(batch_dir: Path, settings: Settings | None = None) -> ValidationReport:
     """Check a batch folder against the contract and characterize every page.
 
     Returns a report listing every problem (errors, warnings, notices) and the parsed batch.
-    Never raises for bad content and never writes to the batch folder.
+    Never raises for bad content and never writes to the batch folder. When files changed
+    while they were read, `report.changed_files` names them (with a notice): the caller leaves
+    the batch for a later run.
     """
+    settings = settings or get_settings()
     batch_dir = Path(batch_dir).absolute()
     report = ValidationReport(batch_dir=str(batch_dir))
-    if not batch_dir.is_dir():
-        report.add("error", "", f"batch folder {batch_dir} does not exist")
+    if batch_dir.is_symlink() or not batch_dir.is_dir():
+        report.add("error", "", f"batch folder {batch_dir} does not exist or is a symbolic link")
         return report
+    before = snapshot(batch_dir)
     if not ID_PATTERN.match(batch_dir.name):
         report.add("error", "", f"batch folder name {batch_dir.name!r} is not a valid batch_id: "
                    "1–64 characters of A-Z a-z 0-9 . _ - (not starting with a dot)")
     if not (batch_dir / READY).is_file():
         report.add("warning", READY, "no READY marker: the pipeline will not take this batch "
                    "until an empty READY file is written, last")
-    items = read_manifest(batch_dir, report)
+    manifest = batch_dir / MANIFEST
+    manifest_problem = (_entry_problem(manifest, batch_dir)
+                        if manifest.is_symlink() or manifest.exists() else None)
+    if manifest_problem:
+        report.add("error", MANIFEST, manifest_problem)
+        items = []
+    else:
+        items = read_manifest(batch_dir, report)
     listed = {item.item_id for item in items}
     for entry in sorted(batch_dir.iterdir(), key=lambda p: p.name):
         if entry.name in (MANIFEST, READY):
             continue
         if is_ignored(entry.name):
             report.add("notice", entry.name, "system or hidden file ignored")
+        elif problem := name_problem(entry.name) or _entry_problem(entry, batch_dir):
+            report.add("error", entry.name, problem,
+                       item_id=entry.name if entry.name in listed else None)
         elif entry.is_dir() and entry.name not in listed:
             report.add("error", entry.name + "/", "folder has no row in manifest.csv: add a "
                        "row for it or move it out of the batch", item_id=None)
@@ -143,17 +236,26 @@ def validate_batch(batch_dir: Path) -> ValidationReport:
             report.add("warning", entry.name, "unexpected file at the top of the batch; "
                        "it is not part of any item and is ignored")
     for item in items:
-        if not (batch_dir / item.item_id).is_dir():
+        folder = batch_dir / item.item_id
+        if folder.is_symlink():
+            continue  # reported above; never followed
+        if not folder.is_dir():
             report.add("error", MANIFEST, f"no folder {item.item_id}/ for this row",
                        row=item.row, item_id=item.item_id)
         elif ID_PATTERN.match(item.item_id):
-            _read_pages(batch_dir, item, report)
-    manifest = batch_dir / MANIFEST
+            _read_pages(batch_dir, item, report, settings)
+    manifest_sha512 = sha512_file(manifest) if manifest.is_file() and not manifest_problem else ""
+    after = snapshot(batch_dir)
+    report.changed_files = sorted(k for k in before.keys() | after.keys()
+                                  if before.get(k) != after.get(k))
+    for rel in report.changed_files:
+        report.add("notice", rel, "changed while the batch was being read (size, time or "
+                   "presence differ): the batch is left for a later run")
     report.batch = Batch(
         batch_id=batch_dir.name,
         path=str(batch_dir),
         received_at=dt.datetime.now(dt.timezone.utc),
-        manifest_sha512=sha512_file(manifest) if manifest.is_file() else "",
+        manifest_sha512=manifest_sha512,
         items=items,
     )
     log.info("validated batch %s: %d items, %d errors", batch_dir.name, len(items),
