@@ -5,6 +5,7 @@ into the one document that makes a package readable without this code. The METS 
 against the official schemas before it is returned, so an invalid record never reaches a bag.
 """
 
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid
@@ -16,16 +17,20 @@ from ingest.models import Batch, Item
 from metadata.agents import load_partners, software_agent
 from metadata.mets import FileEntry, build_mets
 from metadata.premis import Agent, Event, Object, build_premis
-from metadata.validate import assert_valid_mets
+from metadata.validate import assert_valid, assert_valid_mets
 
 MIMETYPES = {
     "alto": "application/xml", "hocr": "application/xhtml+xml", "text": "text/plain",
-    "ocr-summary": "application/json", "pdf": "application/pdf",
+    "ocr-summary": "application/json", "pdf": "application/pdf", "thumbnails": "image/jpeg",
+    "search": "text/plain",
 }
 FORMAT_NAMES = {
     "alto": "ALTO XML", "hocr": "hOCR", "text": "Plain text (UTF-8)",
-    "ocr-summary": "JSON", "pdf": "PDF",
+    "ocr-summary": "JSON", "pdf": "PDF", "thumbnails": "JPEG",
+    "search": "Plain text (UTF-8)",
 }
+# The METS is the bag's tag file `mets.xml` at the bag root; payload paths are under data/.
+PAYLOAD_DIR = "data/"
 # Event identifiers derive from the item, the event and its time, so the same run described
 # twice gives the same METS.
 EVENT_NAMESPACE = uuid.UUID("0d7f6a52-8a43-4f0e-9d4f-3c6f1f2b9a77")
@@ -47,14 +52,22 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
 
     `payload` lists the bag's data files as (source, path under data/, METS group, page seq);
     `ocr_summary` is the OCR stage's summary (engine version, models with checksums) and
-    `ocr_stage` its start and end times. Raises MetadataInvalid if the result does not validate.
+    `ocr_stage` its start and end times. Every ALTO file is validated against ALTO 4.4 first.
+    Raises MetadataInvalid if an ALTO file or the result does not validate: a package whose
+    metadata does not validate is never bagged, so never deposited.
     """
+    alto_files = [src for src, _, group, _ in payload if group == "alto"]
+    for src in alto_files:
+        assert_valid(src, "alto", f"ALTO file {src.name} of {item.item_id}")
+    # Checked just now, i.e. at the METS's injected creation time: the output stays a function
+    # of its inputs.
+    alto_checked = created if alto_files else None
     pages = {page.seq: page for page in item.pages}
     ocr_started = dt.datetime.fromisoformat(ocr_stage["started"])
     ocr_finished = dt.datetime.fromisoformat(ocr_stage["finished"])
     received = batch.received_at
 
-    files, objects, masters, derived = [], [], [], []
+    files, objects, masters, derived, alto_ids, thumbnails = [], [], [], [], [], []
     for src, rel, group, seq in payload:
         file_id = _file_id(group, seq)
         if group == "masters":
@@ -63,16 +76,21 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
             made = dt.datetime.fromtimestamp(src.stat().st_mtime, dt.timezone.utc)
             original = page.original_name
             masters.append(file_id)
+            puid, md5 = page.puid, page.md5
         else:
             sha512, size, mimetype, fmt = (_sha512(src), src.stat().st_size, MIMETYPES[group],
                                            FORMAT_NAMES[group])
             made, original = ocr_finished, rel
-            derived.append(file_id)
-        files.append(FileEntry(group=group, file_id=file_id, href=rel, mimetype=mimetype,
+            (thumbnails if group == "thumbnails" else derived).append(file_id)
+            puid, md5 = None, None
+            if group == "alto":
+                alto_ids.append(file_id)
+        files.append(FileEntry(group=group, file_id=file_id, href=PAYLOAD_DIR + rel,
+                               mimetype=mimetype,
                                sha512=sha512, size=size, created=made.replace(microsecond=0),
                                page_seq=seq))
         objects.append(Object(id_value=file_id, original_name=original, size=size,
-                              format_name=fmt, sha512=sha512))
+                              format_name=fmt, sha512=sha512, puid=puid, md5=md5))
 
     models = ", ".join(f"{m['name']} (sha512 {m['sha512']})" for m in ocr_summary["models"])
     agents = [
@@ -83,24 +101,62 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
     ]
 
     def event(kind: str, when: dt.datetime, detail: str, agent_ids, object_ids) -> Event:
-        seed = f"{batch.batch_id}/{item.item_id}/{kind}/{when.isoformat()}"
+        # The detail is in the seed: two events of one kind can share a second (OCR output and
+        # thumbnails are both "creation").
+        seed = f"{batch.batch_id}/{item.item_id}/{kind}/{when.isoformat()}/{detail}"
         return Event(kind, when, "success", detail, agent_ids, object_ids,
                      id_value=str(uuid.uuid5(EVENT_NAMESPACE, seed)))
 
     events = [
+        event("ingestion", received, f"accepted from the landing zone as batch "
+              f"{batch.batch_id}, manifest line {item.row}", ["cadl"], masters),
         event("validation", received, "batch checked against the landing-zone contract "
               "(docs/batch-format.md); every page fully decoded", ["cadl", "pillow"], masters),
         event("message digest calculation", received, "SHA-512 of each file as received from "
               "the landing zone", ["cadl"], masters),
         event("format identification", received, "image format identified by decoding with "
-              "Pillow", ["pillow"], masters),
+              "Pillow; PRONOM identifier recorded where known", ["pillow"], masters),
+        event("metadata extraction", received, "technical image metadata (dimensions, "
+              "resolution, colour, compression) read for MIX", ["pillow"], masters),
         event("creation", ocr_finished, f"OCR of {len(item.pages)} page(s) started "
               f"{ocr_started.isoformat()}; models {', '.join(m['name'] for m in ocr_summary['models'])}",
               ["tesseract"], derived),
     ]
+    if thumbnails:
+        events.append(event("creation", created, "page thumbnails (JPEG) made from the masters "
+                            "with Pillow", ["pillow"], thumbnails))
+    if alto_checked:
+        events.append(event("validation", alto_checked, "every ALTO file validated against "
+                            "ALTO 4.4 (alto-4.4.xsd), offline", ["cadl"], alto_ids))
+    events.append(_ocr_quality_event(ocr_summary, ocr_finished, event))
     premis = build_premis(objects, events, agents)
     mets = build_mets(item, batch.batch_id, files, premis,
                       load_partners() + [software_agent("cadl pipeline", software_version)],
-                      created)
+                      created, rights_since=received.date())
     assert_valid_mets(mets, f"METS of {item.item_id}")
     return mets
+
+
+def _ocr_quality_event(ocr_summary: dict, when: dt.datetime, event) -> Event:
+    """The OCR quality check without ground truth (ocr.quality) as a PREMIS validation event:
+    outcome "warning" when a page was flagged (and so held for review), with each page's
+    confidence and flags in the outcome detail."""
+    pages = ocr_summary["pages"]
+    text_ids = [_file_id("text", p["seq"]) for p in pages]
+    found = "; ".join(
+        f"page {p['seq']}: mean word confidence {p.get('mean_confidence')}, "
+        f"low-confidence share {p.get('low_confidence_share')}, script match "
+        f"{p.get('script_match')}, flags {', '.join(p.get('flags') or []) or 'none'}"
+        for p in pages)
+    flagged = [p["seq"] for p in pages if p.get("flags")]
+    result = event("validation", when, "OCR quality check without ground truth: mean word "
+                   "confidence, share of low-confidence words, empty page, script against the "
+                   f"manifest's languages (thresholds: mean >= {ocr_summary.get('min_confidence')}"
+                   f", low share <= {ocr_summary.get('max_low_confidence_share')})",
+                   ["cadl", "tesseract"], text_ids)
+    return dataclasses.replace(
+        result, outcome="warning" if flagged else "success",
+        outcome_detail=(f"held for review: page(s) {', '.join(map(str, flagged))}; "
+                        if flagged else "") + found,
+        # distinct from any other validation event at the same time
+        id_value=str(uuid.uuid5(EVENT_NAMESPACE, result.id_value + "/ocr-quality")))

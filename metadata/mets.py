@@ -14,7 +14,7 @@ import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -22,8 +22,10 @@ from lxml.builder import ElementMaker
 from cadl.languages import READING_DIRECTIONS
 from ingest.models import Item
 from metadata.agents import MetsAgent
+from metadata.mix import build_mix
 from metadata.mods import build_mods
-from metadata.namespaces import METS, MODS, NSMAP, PREMIS, XLINK, XML, XSI, schema_location
+from metadata.namespaces import METS, MIX, MODS, NSMAP, PREMIS, XLINK, XML, XSI, schema_location
+from metadata.premis import build_rights
 from metadata.text import iso_utc, nfc
 
 E = ElementMaker(namespace=METS, nsmap=NSMAP)
@@ -35,16 +37,20 @@ FILE_GROUPS: dict[str, str] = {
     "hocr": "ocr-hocr",
     "text": "ocr-text",
     "ocr-summary": "ocr-summary",  # the per-item OCR summary (JSON) cadl.pipeline bags
+    "search": "ocr-search",  # per page search variant of the OCR text (ocr.search)
     "pdf": "pdf",
     "thumbnails": "thumbnail",
 }
 
 DMD_ID = "DMD_MODS"
 DIGIPROV_ID = "DIGIPROV_PREMIS"
+RIGHTS_ID = "RIGHTS_PREMIS"
+TECHMD_PREFIX = "TECHMD_"  # + the master's file ID: its MIX record
 AMD_ID = "AMD"
 PHYSICAL_ROOT_ID = "PHYS"
 LOGICAL_ROOT_ID = "LOG"
 READING_DIRECTION_LABEL = "reading-direction:"
+UNKNOWN_DATE = "XXXX"  # EDTF level 1: a date not specified
 
 _NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9._-]*$")
 _SHA512 = re.compile(r"^[0-9a-f]{128}$")
@@ -106,14 +112,19 @@ def _strip_indentation(element: etree._Element) -> etree._Element:
     for node in element.iter():
         if len(node) and node.text is not None and not node.text.strip():
             node.text = None
-        if node is not element and node.tail is not None and not node.tail.strip():
-            node.tail = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None  # the record's own tail too: it came from its old parent
     return element
 
 
 def _md_wrap(mdtype: str, record: etree._Element) -> etree._Element:
     return E.mdWrap(E.xmlData(_strip_indentation(copy.deepcopy(record))), MDTYPE=mdtype,
                     MIMETYPE="text/xml")
+
+
+def techmd_id(file_id: str) -> str:
+    """ID of the techMD holding the MIX record of master file `file_id`."""
+    return f"{TECHMD_PREFIX}{file_id}"
 
 
 def _file(entry: FileEntry) -> etree._Element:
@@ -125,6 +136,8 @@ def _file(entry: FileEntry) -> etree._Element:
                      CHECKSUMTYPE="SHA-512")
     if entry.page_seq is not None:
         element.set("SEQ", str(entry.page_seq))
+    if entry.group == "masters":
+        element.set("ADMID", techmd_id(entry.file_id))
     return element
 
 
@@ -165,7 +178,7 @@ def _logical_struct_map(files: list[FileEntry], title: str) -> etree._Element:
                         key=lambda f: (f.group != "pdf", _sort_key(f)))
     return E.structMap(
         E.div(*[E.fptr(FILEID=f.file_id) for f in item_level], ID=LOGICAL_ROOT_ID,
-              TYPE="item", LABEL=title, DMDID=DMD_ID, ADMID=DIGIPROV_ID),
+              TYPE="item", LABEL=title, DMDID=DMD_ID, ADMID=f"{DIGIPROV_ID} {RIGHTS_ID}"),
         TYPE="LOGICAL",
     )
 
@@ -177,6 +190,30 @@ def _struct_link() -> etree._Element:
     return E.structLink(link)
 
 
+def _amd_sec(item: Item, files: list[FileEntry], premis: etree._Element,
+             rights_since: str) -> etree._Element:
+    """techMD (MIX) per master, then the rights, then the provenance, as METS orders them."""
+    pages = {page.seq: page for page in item.pages}
+    tech = []
+    for entry in files:
+        if entry.group != "masters":
+            continue
+        page = pages.get(entry.page_seq)
+        if page is None:
+            raise ValueError(f"item {item.item_id}: master {entry.file_id} names no page of the "
+                             "item, so it has no characterization for MIX")
+        tech.append(E.techMD(_md_wrap("NISOIMG", build_mix(page, entry.file_id)),
+                             ID=techmd_id(entry.file_id)))
+    rights = build_rights(f"{item.item_id}-access", str(item.rights), item.portals,
+                          rights_since, [item.item_id])
+    return E.amdSec(
+        *tech,
+        E.rightsMD(_md_wrap("PREMIS:RIGHTS", rights), ID=RIGHTS_ID),
+        E.digiprovMD(_md_wrap("PREMIS", premis), ID=DIGIPROV_ID),
+        ID=AMD_ID,
+    )
+
+
 def build_mets(
     item: Item,
     batch_id: str,
@@ -185,12 +222,15 @@ def build_mets(
     agents: Sequence[MetsAgent],
     created: datetime,
     record_source: str | None = None,
+    rights_since: date | None = None,
 ) -> bytes:
     """The METS document of `item` as pretty-printed UTF-8 bytes with an XML declaration.
 
     `premis` is a `premis:premis` record (see metadata.premis.build_premis); it is copied, not
     moved. `agents` are the header agents (metadata.agents.load_partners + software_agent).
     `created` is the METS CREATEDATE (timezone-aware). `record_source` is passed to build_mods.
+    `rights_since` starts the term of the PREMIS rights statement (the day the partner set the
+    policy: the batch's arrival); without it the term starts at the EDTF unspecified date "XXXX".
     Raises ValueError for duplicate file ids, files naming pages the item does not have, or an
     unknown reading direction; MetadataInvalid for manifest values MODS cannot express.
     """
@@ -211,7 +251,8 @@ def build_mets(
     root = E.mets(
         header,
         E.dmdSec(_md_wrap("MODS", build_mods(item, batch_id, record_source)), ID=DMD_ID),
-        E.amdSec(E.digiprovMD(_md_wrap("PREMIS", premis), ID=DIGIPROV_ID), ID=AMD_ID),
+        _amd_sec(item, files, premis, rights_since.isoformat() if rights_since else
+                 UNKNOWN_DATE),
         _file_sec(files),
         _physical_struct_map(item, files, title),
         _logical_struct_map(files, title),
@@ -219,7 +260,7 @@ def build_mets(
         OBJID=item.item_id,
         LABEL=title,
     )
-    root.set(f"{{{XSI}}}schemaLocation", schema_location(METS, MODS, PREMIS))
+    root.set(f"{{{XSI}}}schemaLocation", schema_location(METS, MODS, PREMIS, MIX))
     # Declare every prefix once, on the root; "premis" is also used inside xsi:type values.
     etree.cleanup_namespaces(root, top_nsmap=NSMAP, keep_ns_prefixes=["premis"])
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -99,6 +99,7 @@ AGENT_ROLES: dict[str, str] = {
 OUTCOMES = ("success", "failure", "warning")
 
 _SHA512 = re.compile(r"^[0-9a-f]{128}$")
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _check(value: str, allowed: Iterable[str], what: str) -> None:
@@ -171,11 +172,14 @@ class Object:
     sha512: str  # lowercase hex
     format_version: str | None = None
     puid: str | None = None  # PRONOM format identifier, e.g. "fmt/353"
+    md5: str | None = None  # a second fixity, lowercase hex, for tools that only speak MD5
     id_type: str = "local"
 
     def __post_init__(self):
         if not _SHA512.match(self.sha512):
             raise ValueError(f"object {self.id_value}: {self.sha512!r} is not a hex SHA-512 digest")
+        if self.md5 is not None and not _MD5.match(self.md5):
+            raise ValueError(f"object {self.id_value}: {self.md5!r} is not a hex MD5 digest")
         if self.size < 0:
             raise ValueError(f"object {self.id_value}: negative size {self.size}")
 
@@ -206,6 +210,10 @@ def _object(obj: Object) -> etree._Element:
                        "sha512"),
                 P.messageDigest(obj.sha512),
             ),
+            *([P.fixity(
+                _vocab(P.messageDigestAlgorithm("MD5"), "cryptographicHashFunctions", "md5"),
+                P.messageDigest(obj.md5),
+            )] if obj.md5 else []),
             P.size(str(obj.size)),
             fmt,
         ),
@@ -299,3 +307,103 @@ def build_premis(
     root.set(f"{{{XSI}}}schemaLocation", schema_location(PREMIS))
     etree.cleanup_namespaces(root, keep_ns_prefixes=["premis"])
     return root
+
+
+# --- rights ------------------------------------------------------------------------------------
+
+RIGHTS_BASIS = "Other"
+OTHER_RIGHTS_BASIS = "Policy"  # the partners' access policy, as set in the manifest
+PORTAL_NOTE = "portal:"
+
+
+def build_rights(statement_id: str, rights: str, portals: Sequence[str], since: str,
+                 object_ids: Sequence[str] = ()) -> etree._Element:
+    """A `premis:rightsStatement` for the item's access policy (the manifest's `rights` and
+    `portals`): act "disseminate", restriction "Allow" (open), "Disallow" (restricted), or
+    "Disallow" until the embargo's end date (termOfRestriction). Each portal the item may be
+    shown on is one rightsGrantedNote "portal:<code>". `since` (an ISO date) starts the term.
+
+    Raises ValueError for a rights value that is not "open", "restricted" or "embargo:YYYY-MM-DD".
+    """
+    if rights == "open":
+        restriction, until = "Allow", None
+    elif rights == "restricted":
+        restriction, until = "Disallow", None
+    elif rights.startswith("embargo:") and re.fullmatch(r"\d{4}-\d{2}-\d{2}", rights[8:]):
+        restriction, until = "Disallow", rights[8:]
+    else:
+        raise ValueError(f"rights {rights!r}: use open, restricted or embargo:YYYY-MM-DD")
+    granted = P.rightsGranted(P.act("disseminate"), P.restriction(restriction))
+    if until:
+        granted.append(P.termOfRestriction(P.startDate(since), P.endDate(until)))
+    else:
+        granted.append(P.termOfGrant(P.startDate(since)))
+    granted.extend(P.rightsGrantedNote(f"{PORTAL_NOTE}{portal}") for portal in portals)
+    return P.rightsStatement(
+        P.rightsStatementIdentifier(P.rightsStatementIdentifierType("local"),
+                                    P.rightsStatementIdentifierValue(statement_id)),
+        P.rightsBasis(RIGHTS_BASIS),
+        P.otherRightsInformation(P.otherRightsBasis(OTHER_RIGHTS_BASIS),
+                                 P.otherRightsNote(f"manifest rights: {rights}")),
+        granted,
+        *[P.linkingObjectIdentifier(P.linkingObjectIdentifierType("local"),
+                                    P.linkingObjectIdentifierValue(object_id))
+          for object_id in object_ids],
+    )
+
+
+# --- events after the METS ---------------------------------------------------------------------
+
+def package_event_record(package_id: str, events: Sequence[Event], agents: Sequence[Agent]
+                         ) -> bytes:
+    """A standalone PREMIS 3.0 document recording `events` about one package, as UTF-8 bytes.
+
+    For actions that happen after the package's METS was written and so cannot be in it:
+    bagging and bag validation (written into the bag as the tag file `premis-events.xml`), and
+    deposit, replication and fixity checks (written beside the bag in preservation storage; see
+    docs/package-format.md). The package is the record's one object, an intellectual entity
+    identified by `package_id` (e.g. "items/<item_id>/v0001"); every event must link to it (or to
+    nothing) and to agents given here. Raises ValueError for dangling links or no events.
+    """
+    if not events:
+        raise ValueError("a package event record needs at least one event")
+    package = P.object(P.objectIdentifier(P.objectIdentifierType("local"),
+                                          P.objectIdentifierValue(package_id)))
+    package.set(f"{{{XSI}}}type", "premis:intellectualEntity")
+    by_agent = {a.id_value: a for a in agents}
+    _unique([e.id_value for e in events], "event")
+    _unique(list(by_agent), "agent")
+    entity = Object(package_id, package_id, 0, "BagIt", "0" * 128)  # only used to resolve links
+    dangling = [f"event {e.id_value} links to unknown agent {a}" for e in events
+                for a in e.agent_ids if a not in by_agent]
+    dangling += [f"event {e.id_value} links to object {o}, not the package {package_id}"
+                 for e in events for o in e.object_ids if o != package_id]
+    if dangling:
+        raise ValueError("; ".join(dangling))
+    root = P.premis(package, *[_event(e, by_agent, {package_id: entity}) for e in events],
+                    *[_agent(a) for a in agents], version=PREMIS_VERSION)
+    root.set(f"{{{XSI}}}schemaLocation", schema_location(PREMIS))
+    etree.cleanup_namespaces(root, keep_ns_prefixes=["premis"])
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+BAGGING_EVENTS_FILE = "premis-events.xml"  # the bag's tag file of events after the METS
+_BAGGING_NAMESPACE = uuid.UUID("5b0f7a3c-2f4e-4d52-8c9e-1d6a0c3b7e21")
+
+
+def bagging_record(package_id: str, when: datetime, software_version: str) -> bytes:
+    """The PREMIS record of the bagging of `package_id`, for the bag's `premis-events.xml`.
+
+    It is written just before the bag is assembled and goes into it, so it can only say that
+    the package was created ("information package creation"); a bag whose build or validation
+    fails is discarded with its record, and validation, deposit and fixity are recorded beside
+    the bag by the storage side (package_event_record). The event id is derived from the
+    package and time, so the same bagging gives the same bytes.
+    """
+    agent = Agent("cadl", "cadl pipeline", "software", version=software_version)
+    event = Event("information package creation", when, "success",
+                  "BagIt 1.0 bag built with sha512 and sha256 manifests and tag manifests, "
+                  "following the BagIt profile urn:cadl:bagit-profile:item-package:1.0",
+                  ["cadl"], [package_id],
+                  id_value=str(uuid.uuid5(_BAGGING_NAMESPACE, f"{package_id}/{iso_utc(when)}")))
+    return package_event_record(package_id, [event], [agent])

@@ -16,6 +16,7 @@ files live in METS. Tag files are UTF-8, and bag-info.txt values may be Arabic o
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import shutil
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 ALGORITHM = "sha512"
 MANIFEST = f"manifest-{ALGORITHM}.txt"
 TAGMANIFEST = f"tagmanifest-{ALGORITHM}.txt"
+# Every manifest is written for each of these (config/bagit-profile.json requires both): sha512
+# is our fixity; sha256 is what most other repositories and cloud stores check natively.
+ALGORITHMS = ("sha512", "sha256")
+PROFILE_FILE = Path(__file__).resolve().parents[1] / "config" / "bagit-profile.json"
+PROFILE_ID = "urn:cadl:bagit-profile:item-package:1.0"  # = the profile's BagIt-Profile-Identifier
+# Names at the bag root that are the bag's own; a tag file of ours may not take them.
+RESERVED_TAG_NAMES = ("bagit.txt", "bag-info.txt", "fetch.txt", "data")
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 # Fields we compute; a caller giving them would produce a bag that lies about itself.
 COMPUTED_FIELDS = ("Payload-Oxum", "Bag-Size")
@@ -77,6 +85,26 @@ def _check_payload(payload: list[tuple[Path, str]]) -> None:
             raise FileNotFoundError(f"payload source {source} is not a file")
 
 
+def _digests(path: Path) -> dict[str, str]:
+    """{algorithm: hex digest} of `path` for every algorithm of ALGORITHMS, in one read."""
+    hashes = {alg: hashlib.new(alg) for alg in ALGORITHMS}
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            for h in hashes.values():
+                h.update(chunk)
+    return {alg: h.hexdigest() for alg, h in hashes.items()}
+
+
+def _check_tag_files(tag_files: list[tuple[Path, str]]) -> None:
+    for source, name in tag_files:
+        if ("/" in name or "\\" in name or name in RESERVED_TAG_NAMES or name.startswith(".")
+                or name.startswith(("manifest-", "tagmanifest-"))):
+            raise ValueError(f"tag file name {name!r} must be a plain file name at the bag root, "
+                             f"not one of {', '.join(RESERVED_TAG_NAMES)} or a manifest")
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"tag file source {source} is not a file")
+
+
 def _write_text(path: Path, text: str) -> None:
     # newline="" so "\n" is written as is on every platform: tag manifests hash exact bytes.
     with open(path, "w", encoding="utf-8", newline="") as out:
@@ -89,14 +117,18 @@ def build_bag(
     bag_info: dict[str, str],
     *,
     bagging_date: dt.date | None = None,
+    tag_files: list[tuple[Path, str]] = (),
 ) -> Path:
     """Build a BagIt 1.0 bag at `bag_dir` holding copies of `payload`; return `bag_dir`.
 
     `payload` pairs a source file with its path inside `data/` (safe ASCII, e.g.
     "masters/p0001.tif"). Sources are copied, never moved. `bag_info` fields are written in sorted
     order with Bagging-Date (from `bagging_date`, else today, unless given in `bag_info`),
-    Payload-Oxum and Bag-Size added. Manifest lines are sorted by path, so the same input gives
-    byte-identical tag files.
+    BagIt-Profile-Identifier (our profile, config/bagit-profile.json, unless given), Payload-Oxum
+    and Bag-Size added. `tag_files` pairs a source with a plain file name at the bag root (the
+    METS "mets.xml", the PREMIS "premis-events.xml"); they are copied and listed in the tag
+    manifests. Payload and tag manifests are written for sha512 and sha256; lines are sorted by
+    path, so the same input gives byte-identical tag files.
 
     Raises FileExistsError if `bag_dir` exists, ValueError for an unsafe payload path or bad
     bag-info field, FileNotFoundError for a missing source, BagInvalid if a copy differs from its
@@ -107,6 +139,8 @@ def build_bag(
         raise FileExistsError(f"bag folder {bag_dir} already exists; bags are never rewritten")
     _check_payload(payload)
     _check_bag_info(bag_info)
+    tag_files = list(tag_files)
+    _check_tag_files(tag_files)
 
     staging = bag_dir.with_name(bag_dir.name + ".partial")
     if staging.exists():
@@ -116,30 +150,43 @@ def build_bag(
     data.mkdir(parents=True)
 
     manifest: dict[str, str] = {}
+    manifests: dict[str, dict[str, str]] = {alg: {} for alg in ALGORITHMS}
     total = 0
     for source, inner in sorted(payload, key=lambda pair: pair[1]):
         target = data / inner
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-        expected, found = file_sha512(source), file_sha512(target)
+        expected, digests = file_sha512(source), _digests(target)
+        found = digests[ALGORITHM]
         if expected != found:
             raise BagInvalid(
                 f"copy of {source} into the bag differs from the source "
                 f"(sha512 {expected[:16]}… vs {found[:16]}…); check the disk and rebuild"
             )
         manifest[f"data/{inner}"] = found
+        for alg, digest in digests.items():
+            manifests[alg][f"data/{inner}"] = digest
         total += target.stat().st_size
 
     info = dict(bag_info)
     info.setdefault("Bagging-Date", (bagging_date or dt.date.today()).isoformat())
+    info.setdefault("BagIt-Profile-Identifier", PROFILE_ID)
     info["Payload-Oxum"] = f"{total}.{len(manifest)}"
     info["Bag-Size"] = _human_size(total)
 
     _write_text(staging / "bagit.txt", BAGIT_TXT)
     _write_text(staging / "bag-info.txt", "".join(f"{k}: {info[k]}\n" for k in sorted(info)))
-    _write_text(staging / MANIFEST, "".join(f"{manifest[p]}  {p}\n" for p in sorted(manifest)))
-    tags = {name: file_sha512(staging / name) for name in ("bag-info.txt", "bagit.txt", MANIFEST)}
-    _write_text(staging / TAGMANIFEST, "".join(f"{tags[n]}  {n}\n" for n in sorted(tags)))
+    for alg, entries in manifests.items():
+        _write_text(staging / f"manifest-{alg}.txt",
+                    "".join(f"{entries[p]}  {p}\n" for p in sorted(entries)))
+    for source, name in tag_files:
+        shutil.copyfile(source, staging / name)
+    tag_names = ["bag-info.txt", "bagit.txt", *[f"manifest-{alg}.txt" for alg in ALGORITHMS],
+                 *[name for _, name in tag_files]]
+    tags = {name: _digests(staging / name) for name in tag_names}
+    for alg in ALGORITHMS:
+        _write_text(staging / f"tagmanifest-{alg}.txt",
+                    "".join(f"{tags[n][alg]}  {n}\n" for n in sorted(tags)))
 
     os.rename(staging, bag_dir)
     log.info("built bag %s: %d files, %d bytes", bag_dir, len(manifest), total)

@@ -52,7 +52,8 @@ def test_built_bag_is_valid_bagit_1_0(bag):
     assert (bag / "bagit.txt").read_bytes() == b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
     assert bagit.Bag(str(bag)).version_info == (1, 0)
     assert sorted(p.name for p in bag.iterdir()) == [
-        "bag-info.txt", "bagit.txt", "data", "manifest-sha512.txt", "tagmanifest-sha512.txt"
+        "bag-info.txt", "bagit.txt", "data", "manifest-sha256.txt", "manifest-sha512.txt",
+        "tagmanifest-sha256.txt", "tagmanifest-sha512.txt"
     ]
     assert not bag.with_name(bag.name + ".partial").exists()
 
@@ -68,7 +69,8 @@ def test_manifest_lists_data_paths_with_sha512(bag, sources):
     assert list(manifest) == ["data/masters/p0001.tif", "data/masters/p0002.tif", "data/mets.xml"]
     for source, inner in sources:
         assert manifest[f"data/{inner}"] == hashlib.sha512(source.read_bytes()).hexdigest()
-    assert set(tag_manifest(bag)) == {"bagit.txt", "bag-info.txt", "manifest-sha512.txt"}
+    assert set(tag_manifest(bag)) == {"bagit.txt", "bag-info.txt", "manifest-sha512.txt",
+                                      "manifest-sha256.txt"}
 
 
 def test_bag_info_has_computed_fields_and_arabic_chinese_values_round_trip(bag, sources):
