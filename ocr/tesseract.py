@@ -28,11 +28,12 @@ OUTPUTS = {"alto": ".xml", "hocr": ".hocr", "txt": ".txt", "pdf": ".pdf"}
 # Page segmentation for vertical (top-to-bottom) text: "a single uniform block of vertically
 # aligned text". With the default (3) the *_vert models read columns as garbled rows.
 PSM_VERTICAL = 5
-# Page segmentation for horizontal text: "a single column of text of variable sizes". Measured on
-# the sample batch and on real Arabic scans (al-Muqtabas): never worse than the automatic mode
-# (3) on single-column book pages, and on mixed Arabic–Chinese pages the automatic mode dropped
-# whole Chinese lines (6.3% CER against 0.9% on the sample's bilingual item).
-PSM_HORIZONTAL = 4
+# Page segmentation for horizontal text: tesseract's automatic mode (3). Mode 4 ("a single
+# column of text of variable sizes") was chosen first, after the automatic mode dropped a Chinese
+# line of the sample's bilingual page; with the OCR copy binarised (ocr.preprocess) that no
+# longer happens, and bench/ocr measured mode 4 far worse on skewed, degraded pages (Arabic
+# 4.6% against 1.3% CER, Simplified Chinese 17.0% against 6.5%) and no better elsewhere.
+PSM_HORIZONTAL = 3
 STDERR_TAIL = 2000
 
 
@@ -138,10 +139,14 @@ def page_segmentation(models: list[str]) -> int:
 
 
 def recognize(image: Path, out_base: Path, models: list[str], *, tessdata_dir: Path | None,
-              timeout: float, psm: int | None = None) -> dict[str, Path]:
+              timeout: float, psm: int | None = None,
+              outputs: tuple[str, ...] = tuple(OUTPUTS),
+              config: dict[str, str] | None = None) -> dict[str, Path]:
     """Recognise one page image; write ALTO, hOCR, text and a one-page PDF beside `out_base`.
 
-    Returns {"alto": …xml, "hocr": …hocr, "txt": …txt, "pdf": …pdf}. `psm` None picks the
+    Returns {"alto": …xml, "hocr": …hocr, "txt": …txt, "pdf": …pdf}, or the subset named in
+    `outputs` (the OCR stage asks for no PDF: it builds the item's PDF from the hOCR, see
+    `ocr.pdf`). `config` adds `-c name=value` engine variables. `psm` None picks the
     mode with `page_segmentation(models)`: vertical for *_vert models, single column otherwise.
     Raises ToolMissing (no tesseract, or a model not installed), ToolFailed (tesseract exited
     with an error; the message has its stderr tail), ToolTimeout (stopped after `timeout` s).
@@ -167,9 +172,14 @@ def recognize(image: Path, out_base: Path, models: list[str], *, tessdata_dir: P
     if tessdata_dir:
         args += ["--tessdata-dir", str(Path(tessdata_dir).resolve())]
     args += ["--psm", str(psm)]
-    args += list(OUTPUTS)
+    for name, value in sorted((config or {}).items()):
+        args += ["-c", f"{name}={value}"]
+    unknown = [kind for kind in outputs if kind not in OUTPUTS]
+    if unknown or not outputs:
+        raise ValueError(f"outputs must be some of {', '.join(OUTPUTS)}, not {outputs!r}")
+    args += list(outputs)
     _run(args, timeout=timeout, what=image.name, cwd=image.parent)
-    outputs = {kind: out_base.with_name(out_base.name + suffix) for kind, suffix in OUTPUTS.items()}
+    outputs = {kind: out_base.with_name(out_base.name + OUTPUTS[kind]) for kind in outputs}
     absent = [p.name for p in outputs.values() if not p.is_file()]
     if absent:
         raise ToolFailed(

@@ -142,7 +142,19 @@ def test_vertical_text_is_read_in_column_order_with_the_chosen_segmentation(tmp_
     out = tesseract.recognize(image, tmp_path / "v", models, tessdata_dir=None, timeout=120)
     text = out["txt"].read_text(encoding="utf-8")
     assert cer("".join(VERTICAL_COLUMNS), text) < 0.15, text
-    # The horizontal single-column mode used for other items reads nothing useful here.
+    # A horizontal single-column mode (4) reads nothing useful here.
     out = tesseract.recognize(image, tmp_path / "h", models, tessdata_dir=None, timeout=120,
-                              psm=tesseract.PSM_HORIZONTAL)
+                              psm=4)
     assert cer("".join(VERTICAL_COLUMNS), out["txt"].read_text(encoding="utf-8")) > 0.5
+
+
+@needs_tesseract
+def test_recognize_writes_only_the_outputs_asked_for(page_image, tmp_path):
+    out = tesseract.recognize(page_image, tmp_path / "only", ["ara"], tessdata_dir=None,
+                              timeout=60, outputs=("hocr", "txt"),
+                              config={"thresholding_method": "2"})
+    assert set(out) == {"hocr", "txt"}
+    assert sorted(p.name for p in tmp_path.glob("only.*")) == ["only.hocr", "only.txt"]
+    with pytest.raises(ValueError, match="outputs must be some of"):
+        tesseract.recognize(page_image, tmp_path / "x", ["ara"], tessdata_dir=None,
+                            timeout=60, outputs=("docx",))
