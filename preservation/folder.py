@@ -20,7 +20,6 @@ from typing import BinaryIO, Iterator
 from preservation.storage import (
     CHUNK,
     ObjectInfo,
-    file_sha512,
     stream_sha512,
     validate_key,
     validate_prefix,
@@ -43,14 +42,19 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_copy(source: BinaryIO, final: Path) -> int:
-    """Write `source` to `final` via a fsynced temporary file and a rename; return bytes written."""
+def atomic_copy(source: BinaryIO, final: Path, digest=None) -> int:
+    """Write `source` to `final` via a fsynced temporary file and a rename; return bytes written.
+
+    `digest` (a hashlib object), if given, is fed every chunk: the source is read only once.
+    """
     final.parent.mkdir(parents=True, exist_ok=True)
     temp = _temp_name(final)
     size = 0
     try:
         with open(temp, "wb") as out:
             while chunk := source.read(CHUNK):
+                if digest is not None:
+                    digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
             out.flush()
@@ -85,10 +89,12 @@ class FolderStorage:
 
     def put_file(self, key: str, path: Path) -> ObjectInfo:
         final = self._path(key)
+        digest = hashlib.sha512()
         with open(path, "rb") as source:
-            size = atomic_copy(source, final)
-        # Hash what landed under the key, not the source: that is what a reader will get.
-        return ObjectInfo(key, size, self._mtime(final), file_sha512(final))
+            size = atomic_copy(source, final, digest)
+        # The digest is of the bytes read from the source, in the same pass as the copy; a disk
+        # gives no checksum of its own, so deposit verifies the copy by re-reading it.
+        return ObjectInfo(key, size, self._mtime(final), digest.hexdigest())
 
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         final = self._path(key)
@@ -126,6 +132,28 @@ class FolderStorage:
                     if key.startswith(prefix):
                         keys.append(key)
         return iter(sorted(keys))
+
+    def list_info(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        for key in self.list(prefix):
+            path = self.root / key
+            try:
+                yield ObjectInfo(key, path.stat().st_size, self._mtime(path))
+            except FileNotFoundError:
+                continue  # deleted between listing and stat
+
+    def abort_incomplete_uploads(self, prefix: str) -> int:
+        validate_prefix(prefix)
+        start = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        removed = 0
+        if start.is_dir():
+            for dirpath, _dirnames, filenames in os.walk(start):
+                for name in filenames:
+                    path = Path(dirpath) / name
+                    key = path.relative_to(self.root).as_posix()
+                    if _TEMP.match(name) and key.startswith(prefix):
+                        path.unlink(missing_ok=True)
+                        removed += 1
+        return removed
 
     def sha512(self, key: str) -> str:
         with open(self._existing(key), "rb") as stream:

@@ -8,8 +8,19 @@ client settings make that work:
 - `request_checksum_calculation` / `response_checksum_validation` set to "when_required", because
   botocore ≥ 1.36 otherwise sends CRC checksum headers that several non-AWS servers reject (we
   verify content ourselves with SHA-512 re-reads anyway);
-- botocore "standard" retries, so a brief outage or throttling is absorbed before it surfaces as
-  `StorageUnavailable`, which Airflow retries later.
+- botocore "standard" retries (exponential backoff with jitter), so a brief outage or throttling
+  is absorbed before it surfaces as `StorageUnavailable`, which Airflow retries later.
+
+Uploads read the source once: each chunk feeds the SHA-512 (checked against the bag manifest) and
+an MD5 sent as Content-MD5, so the server refuses a chunk damaged on the way, and its ETag (the
+MD5, or for multipart uploads the MD5 of the part MD5s) confirms what it stored without
+downloading it again. Files above the multipart threshold go up in parts, a few in flight at once,
+so memory stays bounded by (in-flight parts + 1) × part size.
+
+Object lock: when `lock_mode` ("GOVERNANCE" or "COMPLIANCE") and `lock_days` are given, every
+object is written with that retention, and opening the storage fails unless the bucket was created
+with object lock enabled (an archive that believes it is locked but is not is worse than one that
+knows it is not).
 
 Credentials come from the standard AWS environment variables / config files, or, when
 `settings.aws_conn_id` is set, from that Airflow connection (login = access key, password = secret,
@@ -18,12 +29,15 @@ extra may hold `endpoint_url` and `region_name`). Credentials are never logged.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import logging
 import os
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator
 from urllib.parse import urlsplit
@@ -45,7 +59,6 @@ from cadl.errors import ConfigError, StorageUnavailable
 from preservation.storage import (
     CHUNK,
     ObjectInfo,
-    file_sha512,
     stream_sha512,
     validate_key,
     validate_prefix,
@@ -78,8 +91,22 @@ _DENIED_CODES = {
     "ExpiredToken",
 }
 
-MULTIPART_THRESHOLD = 64 * 1024 * 1024  # above this, upload_file switches to multipart
+MULTIPART_THRESHOLD = 8 * 1024 * 1024  # above this, a file goes up in parts of this size
+MIN_PART = 5 * 1024 * 1024  # S3's smallest allowed part (except the last)
+PARTS_IN_FLIGHT = 8  # parts uploading at once: throughput on fast links, bounded memory
 MAX_ATTEMPTS = 5
+LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+
+
+def _md5_b64(data: bytes) -> tuple[bytes, str]:
+    digest = hashlib.md5(data, usedforsecurity=False).digest()
+    return digest, base64.b64encode(digest).decode("ascii")
+
+
+def multipart_etag(part_md5s: list[bytes]) -> str:
+    """The ETag S3 servers give a multipart object: MD5 of the parts' MD5s, dash, part count."""
+    joined = hashlib.md5(b"".join(part_md5s), usedforsecurity=False).hexdigest()
+    return f"{joined}-{len(part_md5s)}"
 
 
 def _client_error_code(error: ClientError) -> tuple[str, int]:
@@ -149,6 +176,9 @@ class S3Storage:
         connect_timeout: float = 10,
         read_timeout: float = 60,
         multipart_threshold: int = MULTIPART_THRESHOLD,
+        parts_in_flight: int = PARTS_IN_FLIGHT,
+        lock_mode: str | None = None,
+        lock_days: int = 0,
     ):
         if not bucket:
             raise ConfigError("S3 storage URL has no bucket name: use s3://bucket/prefix")
@@ -174,15 +204,39 @@ class S3Storage:
             region_name=region,
         )
         self._client = session.client("s3", endpoint_url=endpoint_url, config=config)
+        self._client.meta.events.register("needs-retry.s3", self._log_retry)
+        self.max_attempts = max_attempts
+        self.part_size = max(multipart_threshold, MIN_PART)
+        self.parts_in_flight = max(1, parts_in_flight)
         self._transfer = TransferConfig(
-            multipart_threshold=multipart_threshold,
-            multipart_chunksize=max(multipart_threshold, 5 * 1024 * 1024),
-            max_concurrency=4,
+            multipart_threshold=self.part_size,
+            multipart_chunksize=self.part_size,
+            max_concurrency=self.parts_in_flight,
         )
+        if lock_mode is not None:
+            lock_mode = lock_mode.upper()
+            if lock_mode not in LOCK_MODES or lock_days < 1:
+                raise ConfigError(
+                    f"object lock for {self.url}: mode must be one of {', '.join(LOCK_MODES)} "
+                    f"(got {lock_mode!r}) and days at least 1 (got {lock_days}); "
+                    "see CADL_OBJECT_LOCK_MODE and CADL_OBJECT_LOCK_DAYS"
+                )
+        self.lock_mode = lock_mode
+        self.lock_days = lock_days
         self._check_bucket(create_bucket, region)
+        if lock_mode:
+            self._check_object_lock()
 
     @classmethod
-    def from_url(cls, url: str, settings: "Settings", *, create_bucket: bool = False) -> "S3Storage":
+    def from_url(
+        cls,
+        url: str,
+        settings: "Settings",
+        *,
+        create_bucket: bool = False,
+        lock_mode: str | None = None,
+        lock_days: int = 0,
+    ) -> "S3Storage":
         """Build from `s3://bucket/prefix` and the settings (endpoint, region, connection)."""
         parts = urlsplit(url)
         credentials: dict = {}
@@ -202,6 +256,8 @@ class S3Storage:
             endpoint_url=endpoint_url,
             region=region,
             create_bucket=create_bucket,
+            lock_mode=lock_mode,
+            lock_days=lock_days,
             **credentials,
         )
 
@@ -254,6 +310,43 @@ class S3Storage:
             ) from exc
         raise exc
 
+    def _log_retry(self, attempts=None, response=None, caught_exception=None, operation=None,
+                   **_ignored):
+        """Make botocore's retries visible in task logs (it retries silently otherwise)."""
+        if caught_exception is not None:
+            why = type(caught_exception).__name__
+        else:
+            parsed = (response or (None, {}))[1] or {}
+            status = parsed.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if not status or status < 500 and status != 429:
+                return None
+            why = f"HTTP {status}"
+        name = getattr(operation, "name", "request")
+        if attempts is not None and attempts < self.max_attempts:
+            log.warning("S3 %s on %s failed (%s), attempt %d of %d; retrying with backoff",
+                        name, self.endpoint_url or "AWS", why, attempts, self.max_attempts)
+        return None  # leave the decision (and the backoff delay) to botocore's retry handler
+
+    def _check_object_lock(self) -> None:
+        try:
+            with self._errors("checking object lock on"):
+                config = self._client.get_object_lock_configuration(Bucket=self.bucket)
+        except FileNotFoundError:  # ObjectLockConfigurationNotFoundError is a 404
+            config = {}
+        enabled = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+        if not enabled:
+            raise ConfigError(
+                f"S3 bucket {self.bucket!r} has no object lock, but CADL_OBJECT_LOCK_MODE asks for "
+                "it: create the bucket with object lock enabled, or unset the setting if the "
+                "server does not support it"
+            )
+
+    def _lock_args(self) -> dict:
+        if not self.lock_mode:
+            return {}
+        until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=self.lock_days)
+        return {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": until}
+
     def _check_bucket(self, create: bool, region: str) -> None:
         try:
             with self._errors("checking bucket"):
@@ -267,6 +360,8 @@ class S3Storage:
                 "create it (with the retention policy you want) or fix the storage URL setting"
             )
         kwargs = {}
+        if self.lock_mode:
+            kwargs["ObjectLockEnabledForBucket"] = True
         if region != "us-east-1":
             kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
         with self._errors("creating bucket"):
@@ -280,20 +375,81 @@ class S3Storage:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put_file(self, key: str, path: Path) -> ObjectInfo:
-        path = Path(path)
-        size = path.stat().st_size
-        digest = file_sha512(path)
-        with self._errors("uploading", key):
-            # upload_file streams from disk and uses multipart above the threshold.
-            self._client.upload_file(
-                str(path), self.bucket, self._key(key), Config=self._transfer
-            )
-        return ObjectInfo(key, size, None, digest)
+        """Upload in one read of the file: SHA-512, MD5 and upload from the same chunks."""
+        sha = hashlib.sha512()
+        with open(path, "rb") as source:
+            first = source.read(self.part_size)
+            sha.update(first)
+            if len(first) < self.part_size:
+                return self._put_single(key, first, sha.hexdigest())
+            return self._put_multipart(key, first, source, sha)
 
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
+        return self._put_single(key, data, hashlib.sha512(data).hexdigest())
+
+    def _put_single(self, key: str, data: bytes, sha512: str) -> ObjectInfo:
+        md5, md5_b64 = _md5_b64(data)
         with self._errors("writing", key):
-            self._client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-        return ObjectInfo(key, len(data), None, hashlib.sha512(data).hexdigest())
+            response = self._client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentMD5=md5_b64,
+                **self._lock_args(),
+            )
+        etag = str(response.get("ETag", "")).strip('"')
+        return ObjectInfo(key, len(data), None, sha512, etag=etag or None,
+                          server_verified=etag == md5.hex())
+
+    def _put_multipart(self, key: str, first: bytes, source, sha) -> ObjectInfo:
+        full = self._key(key)
+        with self._errors("uploading", key):
+            upload_id = self._client.create_multipart_upload(
+                Bucket=self.bucket, Key=full, **self._lock_args()
+            )["UploadId"]
+        parts: list[dict] = []
+        size = 0
+        try:
+            with ThreadPoolExecutor(self.parts_in_flight, thread_name_prefix="s3-part") as pool:
+                pending: set[Future] = set()
+                chunk, number = first, 1
+                while chunk:
+                    size += len(chunk)
+                    # Bounded memory: at most parts_in_flight parts queued or sending at once.
+                    while len(pending) >= self.parts_in_flight:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        parts += [future.result() for future in done]
+                    # The part's MD5 is computed by the worker, so that this thread's SHA-512
+                    # of the next chunk, the MD5s and the sending all overlap (hashlib releases
+                    # the GIL).
+                    pending.add(pool.submit(self._upload_part, key, upload_id, number, chunk))
+                    chunk = source.read(self.part_size)
+                    sha.update(chunk)
+                    number += 1
+                parts += [future.result() for future in pending]
+            parts.sort(key=lambda p: p["PartNumber"])
+            with self._errors("uploading", key):
+                response = self._client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=full, UploadId=upload_id,
+                    MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]}
+                                               for p in parts]},
+                )
+        except BaseException:
+            # A killed process cannot get here; its upload stays invisible until the next
+            # deposit of the version calls abort_incomplete_uploads.
+            with contextlib.suppress(Exception):
+                self._client.abort_multipart_upload(Bucket=self.bucket, Key=full,
+                                                    UploadId=upload_id)
+            raise
+        etag = str(response.get("ETag", "")).strip('"')
+        return ObjectInfo(key, size, None, sha.hexdigest(), etag=etag or None,
+                          server_verified=etag == multipart_etag([p["md5"] for p in parts]))
+
+    def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict:
+        md5, md5_b64 = _md5_b64(data)
+        with self._errors(f"uploading part {number} of", key):
+            response = self._client.upload_part(
+                Bucket=self.bucket, Key=self._key(key), UploadId=upload_id, PartNumber=number,
+                Body=data, ContentMD5=md5_b64,
+            )
+        return {"PartNumber": number, "ETag": response["ETag"], "md5": md5}
 
     def get_bytes(self, key: str) -> bytes:
         with self.open(key) as stream:
@@ -337,6 +493,37 @@ class S3Storage:
         # Servers list in UTF-8 byte order, which for our ASCII keys is sorted order; sorting
         # again costs little and keeps the contract for a server that does otherwise.
         return iter(sorted(keys))
+
+    def list_info(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        validate_prefix(prefix)
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        infos = []
+        with self._errors("listing", None):
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                infos.extend(
+                    ObjectInfo(item["Key"][strip:], int(item["Size"]), item.get("LastModified"),
+                               etag=str(item.get("ETag", "")).strip('"') or None)
+                    for item in page.get("Contents", [])
+                )
+        return iter(sorted(infos, key=lambda info: info.key))
+
+    def abort_incomplete_uploads(self, prefix: str) -> int:
+        validate_prefix(prefix)
+        full = f"{self.prefix}/{prefix}" if self.prefix else prefix
+        aborted = 0
+        with self._errors("listing unfinished uploads in", None):
+            paginator = self._client.get_paginator("list_multipart_uploads")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=full):
+                for upload in page.get("Uploads", []):
+                    self._client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        if aborted:
+            log.info("aborted %d unfinished multipart upload(s) under %s", aborted, full)
+        return aborted
 
     def sha512(self, key: str) -> str:
         with self.open(key) as stream:

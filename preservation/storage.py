@@ -45,6 +45,12 @@ class ObjectInfo:
     size: int
     modified: datetime | None = None
     sha512: str | None = None
+    # What the server says it holds (S3 ETag). Comparing the ETag a listing reports with the one
+    # the upload answered shows an object was not replaced since; None on the folder backend.
+    etag: str | None = None
+    # True when the server's ETag equals the MD5 we computed while reading the source in the same
+    # pass as the SHA-512: the server confirmed it stored exactly the bytes we hashed.
+    server_verified: bool = False
 
 
 @runtime_checkable
@@ -89,6 +95,18 @@ class Storage(Protocol):
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Yield every key starting with `prefix`, sorted; `prefix` is a string prefix."""
+        ...
+
+    def list_info(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Like `list`, with size and (S3) the ETag of each object, in one listing pass."""
+        ...
+
+    def abort_incomplete_uploads(self, prefix: str) -> int:
+        """Discard unfinished writes under `prefix` left by a killed process; return how many.
+
+        They are invisible to readers already (S3 multipart uploads, hidden temporary files);
+        this only frees their space. Call it only when no other writer works under `prefix`.
+        """
         ...
 
     def sha512(self, key: str) -> str:
@@ -153,6 +171,32 @@ def file_sha512(path: Path) -> str:
         return stream_sha512(stream)
 
 
+def open_replica(settings: "Settings", *, create_bucket: bool = False) -> Storage | None:
+    """The optional second preservation location (CADL_REPLICA_URL), or None when unset.
+
+    The replica gets the same object lock as the preservation location: it is a preservation
+    copy too.
+    """
+    url = settings.replica_url
+    if not url:
+        return None
+    if url == settings.preservation_url:
+        raise ConfigError("CADL_REPLICA_URL is the same location as CADL_PRESERVATION_URL; "
+                          "a replica must be another bucket, endpoint or folder")
+    if urlsplit(url).scheme != "s3":
+        return open_storage(url, settings, create_bucket=create_bucket)
+    from preservation.s3 import S3Storage
+
+    own = settings.model_copy(update={
+        "s3_endpoint_url": settings.replica_endpoint_url or settings.s3_endpoint_url,
+        "aws_conn_id": settings.replica_aws_conn_id or settings.aws_conn_id,
+    })
+    return S3Storage.from_url(url, own, create_bucket=create_bucket,
+                              lock_mode=settings.object_lock_mode,
+                              lock_days=settings.object_lock_days
+                              if settings.object_lock_mode else 0)
+
+
 def open_storage(url: str, settings: "Settings", *, create_bucket: bool = False) -> Storage:
     """Open the storage at `url` (`file:///abs/folder` or `s3://bucket/prefix`).
 
@@ -174,7 +218,14 @@ def open_storage(url: str, settings: "Settings", *, create_bucket: bool = False)
     if parts.scheme == "s3":
         from preservation.s3 import S3Storage
 
-        return S3Storage.from_url(url, settings, create_bucket=create_bucket)
+        # Object lock applies to the preservation location only: the access location must let
+        # publish replace and withdraw files.
+        locked = url == settings.preservation_url and bool(settings.object_lock_mode)
+        return S3Storage.from_url(
+            url, settings, create_bucket=create_bucket,
+            lock_mode=settings.object_lock_mode if locked else None,
+            lock_days=settings.object_lock_days if locked else 0,
+        )
     raise ConfigError(
         f"storage URL {url!r} is not supported: use file:///absolute/folder or s3://bucket/prefix"
     )

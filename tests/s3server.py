@@ -5,6 +5,7 @@ retry, checksum and addressing settings are exercised for real, and a killed ser
 refuses connections.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -24,7 +25,9 @@ def _free_port() -> int:
 class MotoServer:
     """One moto_server process on a free port of 127.0.0.1; `stop()` always reaps it."""
 
-    def __init__(self, log_path: Path):
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None):
+        """`env` adds variables for the server, e.g. INITIAL_NO_AUTH_ACTION_COUNT, which makes
+        moto check credentials (signatures) after that many requests, as a real server does."""
         self.port = _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._log = open(log_path, "wb")
@@ -32,6 +35,7 @@ class MotoServer:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         try:
             self._wait_until_listening(log_path)

@@ -41,8 +41,10 @@ def snapshot(storage, prefix):
 def test_deposit_uploads_verifies_and_marks_the_first_version(storage, tmp_path):
     bag = make_bag(tmp_path)
     deposit = deposit_bag(bag, storage, ITEM, "fp-1", NOW)
-    assert (deposit.version, deposit.new, deposit.objects) == (1, True, 8)
-    assert deposit.prefix == f"items/{ITEM}/v0001/" and deposit.uploaded == 8
+    # 10 objects: 4 payload files, bagit.txt, bag-info.txt, sha512 and sha256 manifests and
+    # tag manifests.
+    assert (deposit.version, deposit.new, deposit.objects) == (1, True, 10)
+    assert deposit.prefix == f"items/{ITEM}/v0001/" and deposit.uploaded == 10
     assert deposit.uri == storage.uri(f"items/{ITEM}/v0001")
 
     keys = list(storage.list(f"items/{ITEM}/"))
@@ -57,7 +59,7 @@ def test_deposit_uploads_verifies_and_marks_the_first_version(storage, tmp_path)
     marker = latest_version(storage, ITEM)
     assert marker["fingerprint"] == "fp-1" and marker["bag"] == "b001-0001"
     assert (marker["version"], marker["prefix"]) == (1, f"items/{ITEM}/v0001/")
-    assert marker["deposited"] == NOW.isoformat() and marker["count"] == 8
+    assert marker["deposited"] == NOW.isoformat() and marker["count"] == 10
     assert sum(o["size"] for o in marker["objects"]) == marker["bytes"] == deposit.bytes
     assert {o["key"] for o in marker["objects"]} == {
         k[len(f"items/{ITEM}/v0001/"):] for k in keys if not k.endswith("DEPOSITED.json")
@@ -125,7 +127,7 @@ def test_crashed_deposit_is_resumed_uploading_only_the_missing_objects(
 
     store = recording(storage)
     deposit = deposit_bag(bag, store, ITEM, "fp-1", LATER)
-    assert (deposit.version, deposit.new, deposit.objects, deposit.uploaded) == (1, True, 8, 5)
+    assert (deposit.version, deposit.new, deposit.objects, deposit.uploaded) == (1, True, 10, 7)
     assert already.isdisjoint(store.writes)
     assert store.writes[-1] == f"items/{ITEM}/v0001/DEPOSITED.json"
     assert [(v.number, v.complete) for v in list_versions(storage, ITEM)] == [(1, True)]
@@ -136,7 +138,7 @@ def test_resume_replaces_a_partial_object_whose_digest_differs(storage, tmp_path
     key = f"items/{ITEM}/v0001/b001-0001/data/masters/p0001.tif"
     storage.put_bytes(key, b"truncated upload")
     deposit = deposit_bag(bag, storage, ITEM, "fp-1", NOW)
-    assert deposit.version == 1 and deposit.uploaded == 8
+    assert deposit.version == 1 and deposit.uploaded == 10
     assert storage.get_bytes(key) == (bag / "data/masters/p0001.tif").read_bytes()
 
 
