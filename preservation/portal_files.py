@@ -1,0 +1,75 @@
+"""The files a published item carries for the portals beyond its preserved files.
+
+Per page a display image (JPEG, longest side `CADL_DISPLAY_PX`, default 1600 px: sharp on a
+desktop screen, a fraction of the master's size); per item the IIIF manifest and one
+search document per portal that may show it. Made from the masters and OCR text that
+`preservation.access` has just fetched from the verified preserved copy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from cadl.settings import Settings
+from ingest.models import Item
+from preservation.iiif import MANIFEST, build_manifest, load_partner_names
+from preservation.publish import make_thumbnail
+from preservation.search import search_document
+
+
+def base_url(settings: Settings) -> str:
+    """Public base URL of the access location: CADL_ACCESS_BASE_URL, else CADL_ACCESS_URL."""
+    return (settings.access_base_url or settings.access_url).rstrip("/")
+
+
+def is_current(entry: dict, portals: list[str], settings: Settings) -> bool:
+    """True when a published entry already has the portal files for these portals and base URL
+    (else the item is republished: an embargo lifted on one portal, a new public URL)."""
+    return (entry.get("portals") == portals and entry.get("base_url") == base_url(settings)
+            and entry.get("display_px") == settings.display_px)
+
+
+def _size(path: Path) -> list[int]:
+    with Image.open(path) as image:
+        return [image.width, image.height]
+
+
+def _write_json(path: Path, value: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                    "utf-8")
+    return path
+
+
+def add_portal_files(item: Item, entry: dict, pages: list[dict], scratch: Path,
+                     settings: Settings, portals: list[str]) -> list[tuple[Path, str]]:
+    """Make display images, the IIIF manifest and per-portal search documents in `scratch`.
+
+    `pages` are access.py's page records (stem, seq, master, text paths under `scratch`);
+    `portals` are those that may show the item now. Adds `display`, `display_size`,
+    `thumbnail_size` and `size` to each page of `entry`, and `manifest` and `search` to
+    `entry` itself. Returns (local file, key in the item folder) pairs to publish.
+    """
+    files: list[tuple[Path, str]] = []
+    texts: dict[int, str] = {}
+    for page, record, source in zip(pages, entry["pages"], item.pages, strict=True):
+        display = make_thumbnail(scratch / page["master"],
+                                 scratch / "display" / f"{page['stem']}.jpg", settings.display_px)
+        files.append((display, f"display/{page['stem']}.jpg"))
+        record.update(display=f"display/{page['stem']}.jpg", display_size=_size(display),
+                      thumbnail_size=_size(scratch / "thumbnails" / f"{page['stem']}.jpg"),
+                      size=[source.width, source.height])
+        texts[page["seq"]] = (scratch / page["text"]).read_text("utf-8")
+    base = base_url(settings)
+    entry.update(base_url=base, display_px=settings.display_px, manifest=MANIFEST)
+    entry["search"] = {portal: f"search/{portal}.json" for portal in portals}
+    manifest = build_manifest(item, entry, base, load_partner_names())
+    files.append((_write_json(scratch / MANIFEST, manifest), MANIFEST))
+    for portal in portals:
+        doc = search_document(item, entry, portal, texts, base)
+        files.append((_write_json(scratch / "search" / f"{portal}.json", doc),
+                      f"search/{portal}.json"))
+    return files
