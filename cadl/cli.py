@@ -70,7 +70,81 @@ def _cmd_run(args) -> int:
         print(Path(report["report_text"]).read_text("utf-8"), end="")
         print(f"Report:    {report['report_json']}")
     s = report["summary"]
-    return 1 if code or s["failed"] or s["invalid"] else 0
+    return 1 if code or s["failed"] or s["invalid"] or s.get("quarantined") else 0
+
+
+def _cmd_bag_validate(args) -> int:
+    from preservation.bagcheck import check_bag
+
+    path = Path(args.path)
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    report = check_bag(path)
+    if args.json:
+        print(json.dumps({**report.model_dump(), "is_valid": report.is_valid},
+                         ensure_ascii=False, indent=2))
+    else:
+        for message in report.errors:
+            print(f"ERROR    {message}")
+        for message in report.warnings:
+            print(f"WARNING  {message}")
+        print(f"{path}: {'valid' if report.is_valid else f'{len(report.errors)} error(s)'}"
+              f"{f', {len(report.warnings)} warning(s)' if report.warnings else ''}")
+    return 0 if report.is_valid else 1
+
+
+def _cmd_serve(args) -> int:
+    from cadl.serve import make_server
+    from cadl.settings import get_settings
+
+    try:
+        server = make_server(get_settings(), args.host, args.port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    host, port = server.server_address[:2]
+    print(f"OAI-PMH: http://{host}:{port}/oai\nfiles:   http://{host}:{port}/items/…", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _cmd_audit(args) -> int:
+    from cadl.errors import FixityFailed
+    from cadl.fixity import plan, run
+
+    audit_plan = plan(args.items, slice_spec=args.slice, all_items=not args.slice)
+    try:
+        report_text, code = run(audit_plan, repair=not args.no_repair)["report_text"], 0
+    except FixityFailed as exc:
+        print(f"cadl: {exc}", file=sys.stderr)
+        report_text, code = exc.report_text, exc.exit_code
+    if args.json:
+        report_json = Path(report_text).with_name("audit.json")
+        print(report_json.read_text("utf-8"), end="")
+    else:
+        print(Path(report_text).read_text("utf-8"), end="")
+        print(f"Report:   {report_text}")
+    return code
+
+
+def _cmd_versions(args) -> int:
+    from cadl.fixity import versions
+
+    found = versions(args.item_id)
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        for v in found:
+            if v["complete"]:
+                print(f"v{v['version']:04d}  {v['deposited']}  {v['objects']} objects  "
+                      f"{v['bytes']} bytes  {v['bag']}")
+            else:
+                print(f"v{v['version']:04d}  incomplete (interrupted deposit)  {v['uri']}")
+    return 0 if found else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("batch_dir")
     p.add_argument("--json", action="store_true", help="print the batch report as JSON")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("serve", help="serve OAI-PMH (/oai) and the access files over HTTP")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8800, help="port (default 8800; 0 picks one)")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("bag", help="BagIt bags from partners or elsewhere")
+    bag_sub = p.add_subparsers(dest="bag_command", required=True)
+    p = bag_sub.add_parser("validate", help="check a bag strictly; exit 0 valid, 1 invalid")
+    p.add_argument("path", help="the bag folder")
+    p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    p.set_defaults(func=_cmd_bag_validate)
+
+    p = sub.add_parser("audit", help="fixity audit of preservation storage (and the replica)")
+    p.add_argument("items", nargs="*", help="item ids (default: every item)")
+    p.add_argument("--slice", help="audit slice N of M of the archive, written N/M")
+    p.add_argument("--no-repair", action="store_true", help="report only, copy nothing back")
+    p.add_argument("--json", action="store_true", help="print the audit report as JSON")
+    p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser("versions", help="list every preserved version of an item")
+    p.add_argument("item_id")
+    p.add_argument("--json", action="store_true", help="machine-readable list on stdout")
+    p.set_defaults(func=_cmd_versions)
     return parser
 
 

@@ -84,6 +84,9 @@ def processing_profile(settings: Settings) -> dict:
         "cadl": __version__,
         "tesseract": tesseract.version(),
         "models": {m: _sha512(tesseract.model_file(m, settings.tessdata_dir)) for m in models},
+        # The OCR copy's preprocessing and the review thresholds change the outputs too.
+        "ocr": [settings.ocr_preprocess, settings.ocr_min_confidence,
+                settings.ocr_max_low_confidence_share, settings.ocr_hold_for_review],
     }
 
 
@@ -123,15 +126,29 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     if not (path / READY).is_file():
         raise BatchNotReady(f"{path} has no READY marker; it is left untouched until the "
                             "scanner station writes one")
-    report = validate_batch(path)
+    report = validate_batch(path, settings)
     batch = report.batch
     batch_work = Path(settings.work_dir) / path.name
     batch_work.mkdir(parents=True, exist_ok=True)
+    if report.changed_files:
+        from ingest.custody import record_deferred
+
+        record_deferred(path, run_id, report.changed_files, settings, _now())
+        raise BatchNotReady(f"{path}: files changed while the batch was read "
+                            f"({', '.join(report.changed_files[:5])}); it is left for a "
+                            "later run, once the copy into the landing zone is complete")
     _write_json(batch_work / "validation.json", report.model_dump(mode="json"))
+    quarantine_record = batch_work / "quarantine.json"
+    quarantine_record.unlink(missing_ok=True)
     if batch is not None:
         _write_json(batch_work / "batch.json", batch.model_dump(mode="json"))
     if batch is None or not batch.items:
         from cadl.report import write_report
+        from ingest.custody import quarantine_batch
+
+        where = quarantine_batch(path, [p.model_dump() for p in report.problems], settings,
+                                 _now())
+        _write_json(quarantine_record, {"quarantine": str(where)})
 
         write_report(None, run_id, settings, finished=_now(), batch_id=path.name)
         raise BatchInvalid(_summary(report), report)
@@ -143,8 +160,12 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
         unit = {"batch_id": batch.batch_id, "item_id": item.item_id}
         problems = [p.model_dump() for p in report.problems if p.item_id == item.item_id]
         if report.item_errors(item.item_id):
+            from ingest.custody import quarantine_item
+
             unit["action"] = "skip"
-            state = {"status": "invalid", "problems": problems}
+            where = quarantine_item(path, item.model_dump(mode="json"), problems, settings,
+                                    _now())
+            state = {"status": "quarantined", "quarantine": str(where), "problems": problems}
         else:
             fp = fingerprint(item, profile)
             latest = latest_version(preservation, item.item_id)
@@ -203,14 +224,23 @@ def bag_payload(unit: Unit, item: Item, batch: Batch) -> list[tuple[Path, str, s
         for suffix, group in ((".alto.xml", "alto"), (".hocr", "hocr"), (".txt", "text")):
             payload.append((ocr_dir / f"{page.stem}{suffix}", f"ocr/{page.stem}{suffix}",
                             group, page.seq))
+        # The page's search variant (Chinese in the other script, Arabic normalised), if any.
+        if (ocr_dir / f"{page.stem}.search.txt").is_file():
+            payload.append((ocr_dir / f"{page.stem}.search.txt", f"ocr/{page.stem}.search.txt",
+                            "search", page.seq))
     payload.append((ocr_dir / "ocr.json", "ocr/ocr.json", "ocr-summary", None))
     payload.append((ocr_dir / f"{item.item_id}.pdf", f"{item.item_id}.pdf", "pdf", None))
+    # Thumbnails are made in `describe` (the METS lists them) and published from the bag.
+    payload += [(unit.dir / "thumbnails" / f"{page.stem}.jpg", f"thumbnails/{page.stem}.jpg",
+                 "thumbnails", page.seq) for page in item.pages]
     return payload
 
 
 def describe(unit_data: dict, settings: Settings | None = None) -> dict:
     """Write the item's METS (MODS, PREMIS, fileSec, structMaps) and validate it offline."""
+    from metadata.alto import upgrade_alto_file
     from metadata.describe import describe_item
+    from preservation.publish import make_thumbnail
 
     if unit_data["action"] != "process":
         return unit_data
@@ -218,9 +248,16 @@ def describe(unit_data: dict, settings: Settings | None = None) -> dict:
     unit, started = Unit(unit_data, settings), _now()
     item, batch = unit.item(), unit.batch()
     state = unit.state()
+    for page in item.pages:
+        make_thumbnail(Path(batch.path) / page.path, unit.dir / "thumbnails" / f"{page.stem}.jpg",
+                       settings.thumbnail_px)
+    payload = bag_payload(unit, item, batch)
+    for src, _, group, _ in payload:
+        if group == "alto":
+            upgrade_alto_file(src)  # tesseract writes ALTO 3; packages hold ALTO 4.4
     summary = _read_json(unit.dir / "ocr" / "ocr.json")
     mets = describe_item(
-        item=item, batch=batch, payload=bag_payload(unit, item, batch), ocr_summary=summary,
+        item=item, batch=batch, payload=payload, ocr_summary=summary,
         ocr_stage=state["stages"]["ocr"], software_version=__version__, created=_now(),
     )
     (unit.dir / "mets.xml").write_bytes(mets)
@@ -229,8 +266,14 @@ def describe(unit_data: dict, settings: Settings | None = None) -> dict:
 
 
 def package(unit_data: dict, settings: Settings | None = None) -> dict:
-    """Build and validate the item's BagIt 1.0 bag from a copy of masters and derivatives."""
+    """Build and validate the item's BagIt 1.0 bag from a copy of masters and derivatives.
+
+    The METS is the tag file `mets.xml` at the bag root, beside `premis-events.xml` (the bagging
+    event); the bag must pass bagit-python and our BagIt profile (config/bagit-profile.json).
+    """
+    from metadata.premis import BAGGING_EVENTS_FILE, bagging_record
     from preservation.bag import assert_valid_bag, build_bag
+    from preservation.bagprofile import assert_profile
 
     if unit_data["action"] != "process":
         return unit_data
@@ -241,15 +284,18 @@ def package(unit_data: dict, settings: Settings | None = None) -> dict:
     if bag_dir.exists():
         shutil.rmtree(bag_dir)  # an earlier attempt of this task; rebuilt from sources
     payload = [(src, rel) for src, rel, _, _ in bag_payload(unit, item, batch)]
-    payload.append((unit.dir / "mets.xml", "mets.xml"))
+    events = unit.dir / BAGGING_EVENTS_FILE
+    events.write_bytes(bagging_record(item.item_id, _now(), __version__))
+    tag_files = [(unit.dir / "mets.xml", "mets.xml"), (events, BAGGING_EVENTS_FILE)]
     build_bag(bag_dir, payload, {
         "Source-Organization": settings.source_organization,
         "External-Identifier": item.item_id,
         "External-Description": item.title,
         "Bag-Group-Identifier": batch.batch_id,
         "Internal-Sender-Identifier": f"{batch.batch_id}/{item.item_id}",
-    })
+    }, tag_files=tag_files)
     assert_valid_bag(bag_dir)
+    assert_profile(bag_dir)
     unit.record("package", started, bag=str(bag_dir))
     return unit_data
 
@@ -257,7 +303,7 @@ def package(unit_data: dict, settings: Settings | None = None) -> dict:
 def deposit(unit_data: dict, settings: Settings | None = None) -> dict:
     """Upload the bag to preservation storage, verify every object, then mark it complete."""
     from preservation.deposit import deposit_bag
-    from preservation.storage import open_storage
+    from preservation.storage import open_replica, open_storage
 
     if unit_data["action"] != "process":
         return unit_data
@@ -265,8 +311,11 @@ def deposit(unit_data: dict, settings: Settings | None = None) -> dict:
     unit, started = Unit(unit_data, settings), _now()
     storage = open_storage(settings.preservation_url, settings)
     result = deposit_bag(unit.dir / "bag" / unit.item_id, storage, unit.item_id,
-                         unit.state()["fingerprint"], _now())
+                         unit.state()["fingerprint"], _now(), replica=open_replica(settings),
+                         reread=settings.deposit_verify == "reread")
     facts = {"version": result.version, "prefix": result.prefix, "new": result.new}
+    if result.replica_uri:
+        facts["replica"] = result.replica_uri
     state = unit.record("deposit", started, **facts)
     state["deposit"] = facts
     _write_json(unit.state_path, state)
@@ -303,8 +352,33 @@ def catalogue(settings: Settings | None = None) -> str:
     from preservation.publish import write_catalogue
     from preservation.storage import open_storage
 
+    from preservation.feed import refresh
+    from preservation.portal_files import base_url
+
     settings = settings or get_settings()
-    return write_catalogue(open_storage(settings.access_url, settings), _now())
+    access = open_storage(settings.access_url, settings)
+    uri = write_catalogue(access, _now())
+    refresh(access, _now(), base_url(settings))  # per-portal catalogues and change feeds
+    return uri
+
+
+def lift_embargoes(today: dt.date | None = None, settings: Settings | None = None) -> dict:
+    """Republish items whose embargo ended and withdraw those whose rights changed, then
+    rebuild the catalogues and feeds (DAG `lift_embargoes`); returns what changed."""
+    from preservation.embargo import lift_embargoes as lift
+
+    settings = settings or get_settings()
+    today = today or _now().date()
+    scratch = Path(settings.work_dir) / "lift-embargoes" / today.isoformat()
+    result = lift(settings, today, scratch)
+    shutil.rmtree(scratch, ignore_errors=True)
+    result["catalogue"] = catalogue(settings)
+    if result["failed"]:
+        from cadl.errors import PipelineError
+
+        raise PipelineError("lift_embargoes could not republish: " + "; ".join(
+            f"{f['item_id']}: {f['error']}" for f in result["failed"]))
+    return result
 
 
 def report(plan: dict, run_id: str, settings: Settings | None = None) -> dict:
@@ -313,3 +387,24 @@ def report(plan: dict, run_id: str, settings: Settings | None = None) -> dict:
 
     settings = settings or get_settings()
     return write_report(plan, run_id, settings, finished=_now())
+
+
+def release(batch_dir: str, run_id: str, requested: bool = False,
+            settings: Settings | None = None) -> dict:
+    """Move the batch out of the landing zone if this run completed its custody.
+
+    Only when `requested` (the landing-zone watch asks for it; `cadl run` does not), and only
+    when this run's report shows every item preserved or quarantined; otherwise the batch
+    stays untouched for a rerun. Returns the custody decision.
+    """
+    from ingest.custody import release_batch
+
+    settings = settings or get_settings()
+    path = Path(batch_dir).absolute()
+    report_path = Path(settings.reports_dir) / path.name / "report.json"
+    report_data = _read_json(report_path) if report_path.exists() else {}
+    if not requested:
+        return {"decision": "kept", "reason": "release not requested for this run"}
+    if report_data.get("run_id") != run_id:
+        return {"decision": "kept", "reason": f"no report of run {run_id} for {path.name}"}
+    return release_batch(path, report_data, settings, _now())

@@ -6,10 +6,14 @@ never from task results, so it is complete even when some tasks failed.
 
 import datetime as dt
 import json
+import logging
 import re
 from pathlib import Path
 
+from cadl.report_html import html_report
 from cadl.settings import Settings
+
+log = logging.getLogger(__name__)
 
 STAGES = ("ocr", "describe", "package", "deposit", "publish")
 
@@ -28,6 +32,7 @@ def _item_entry(batch_work: Path, item: dict) -> dict:
         "portals": item["portals"],
         "bag": state.get("bag"),
         "access": state.get("access"),
+        "quarantine": state.get("quarantine"),  # copy of an invalid item, with its report
         "version": (state.get("deposit") or {}).get("version"),
         "new_version": (state.get("deposit") or {}).get("new"),
         "problems": state.get("problems", []),
@@ -52,7 +57,10 @@ def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id
     batch_work = Path(settings.work_dir) / batch_id
     items = [_item_entry(batch_work, item) for item in (batch or {}).get("items", [])]
     counts = {s: sum(i["status"] == s for i in items)
-              for s in ("published", "preserved", "invalid", "failed")}
+              for s in ("published", "held", "preserved", "quarantined", "invalid", "failed")}
+    quarantine_file = batch_work / "quarantine.json"  # the whole batch, when unreadable
+    quarantine = (json.loads(quarantine_file.read_text("utf-8"))["quarantine"]
+                  if quarantine_file.exists() else None)
     return {
         "batch_id": batch_id,
         "batch_dir": validation["batch_dir"],
@@ -62,6 +70,7 @@ def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id
         "summary": {"items": len(items), **counts,
                     "pages": sum(len(i["pages"]) for i in items)},
         "problems": [p for p in validation["problems"] if not p.get("item_id")],
+        "quarantine": quarantine,
         "catalogue": settings.access_url.rstrip("/") + "/catalogue.json",
         "items": items,
     }
@@ -73,7 +82,11 @@ def render_text(report: dict) -> str:
     out = [f"Batch {report['batch_id']}  ({report['batch_dir']})",
            f"Run {report['run_id']}, finished {report['finished']}",
            f"{s['items']} items, {s['pages']} pages: {s['published']} published, "
-           f"{s['preserved']} preserved only, {s['invalid']} invalid, {s['failed']} failed", ""]
+           f"{s['held']} held for review, "
+           f"{s['preserved']} preserved only, {s['quarantined']} quarantined, "
+           f"{s['failed']} failed", ""]
+    if report.get("quarantine"):
+        out.append(f"  the whole batch is quarantined: {report['quarantine']}")
     for p in report["problems"]:
         out.append(f"  [{p['severity']}] {p['file'] or '(batch)'}"
                    f"{' line %d' % p['row'] if p.get('row') else ''}: {p['message']}")
@@ -86,20 +99,24 @@ def render_text(report: dict) -> str:
                        f"{', new' if item['new_version'] else ', already preserved'})")
         if item["access"]:
             out.append(f"    access  {item['access']}")
+        if item.get("quarantine"):
+            out.append(f"    quarantine  {item['quarantine']}")
         for p in item["problems"]:
             out.append(f"    [{p['severity']}] {p['file'] or item['item_id']}"
                        f"{' line %d' % p['row'] if p.get('row') else ''}: {p['message']}")
         for page in item["pages"]:
             conf = page.get("confidence")
             out.append(f"    page {page['seq']:>3}  {page['original_name']}"
-                       + (f"  confidence {conf:.1f}" if conf is not None else ""))
+                       + (f"  confidence {conf:.1f}" if conf is not None else "")
+                       + (f"  OCR flags: {', '.join(page['flags'])}"
+                          if page.get("flags") else ""))
     out += ["", f"Catalogue: {report['catalogue']}"]
     return "\n".join(out) + "\n"
 
 
 def write_report(plan: dict | None, run_id: str, settings: Settings, finished: dt.datetime,
                  batch_id: str | None = None) -> dict:
-    """Write report.json and report.txt for the batch (latest, and a copy per run)."""
+    """Write report.json, report.txt and report.html for the batch (latest, and a copy per run)."""
     batch_id = batch_id or plan["batch_id"]
     batch_work = Path(settings.work_dir) / batch_id
     validation = json.loads((batch_work / "validation.json").read_text("utf-8"))
@@ -110,13 +127,17 @@ def write_report(plan: dict | None, run_id: str, settings: Settings, finished: d
     run_dir = out / "runs" / re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
     report["report_json"] = str(out / "report.json")
     report["report_text"] = str(out / "report.txt")
+    report["report_html"] = str(out / "report.html")
     text = render_text(report)
+    html = html_report(report, batch, settings)
     data = json.dumps(report, ensure_ascii=False, indent=2)
     for folder in (run_dir, out):
         folder.mkdir(parents=True, exist_ok=True)
-        for name, content in (("report.json", data), ("report.txt", text)):
+        for name, content in (("report.json", data), ("report.txt", text),
+                              ("report.html", html)):
             tmp = folder / (name + ".tmp")
             tmp.write_text(content, "utf-8")
             tmp.replace(folder / name)
+    log.info("batch report for %s: %s", batch_id, Path(report["report_html"]).as_uri())
     return {"report_json": report["report_json"], "report_text": report["report_text"],
-            "summary": report["summary"]}
+            "report_html": report["report_html"], "summary": report["summary"]}

@@ -13,7 +13,7 @@ from pathlib import Path
 from cadl.settings import Settings
 from ingest.models import Item
 from preservation.deposit import latest_version
-from preservation.publish import make_thumbnail, publish_item, withdraw_item
+from preservation.publish import publish_item, withdraw_item
 from preservation.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,10 @@ def _page_files(summary: dict) -> list[dict]:
         stem = page["stem"]
         pages.append({"seq": page["seq"], "stem": stem, "confidence": page["mean_confidence"],
                       "text": f"ocr/{page['text']}", "alto": f"ocr/{page['alto']}",
-                      "hocr": f"ocr/{page['hocr']}"})
+                      "hocr": f"ocr/{page['hocr']}",
+                      # OCR quality flags and the search variant (issue 4; older records lack them)
+                      "flags": page.get("flags", []), "review": page.get("review", False),
+                      "search": f"ocr/{page['search']}" if page.get("search") else None})
     return pages
 
 
@@ -60,6 +63,7 @@ def _entry(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: lis
         "pages": [{"seq": p["seq"], "original_name": p["original_name"],
                    "text": f"text/{p['stem']}.txt", "alto": f"alto/{p['stem']}.xml",
                    "hocr": f"hocr/{p['stem']}.hocr", "thumbnail": f"thumbnails/{p['stem']}.jpg",
+                   "search": f"search/{p['stem']}.txt" if p.get("search") else None,
                    "confidence": p["confidence"]} for p in pages],
     }
 
@@ -71,6 +75,9 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     status is "published" when the item's rights allow it on `today`, else "preserved" (and
     any earlier publication of the item is withdrawn).
     """
+    from preservation.embargo import effective_item, write_record
+
+    item = effective_item(item, settings)  # rights decided after ingest win (issue 7)
     preservation = open_storage(settings.preservation_url, settings)
     access = open_storage(settings.access_url, settings)
     marker = latest_version(preservation, item.item_id)
@@ -83,11 +90,21 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     for page, src in zip(pages, item.pages, strict=True):
         page.update(master=f"masters/{src.master_name}", original_name=src.original_name)
 
-    public = item.rights.is_public(today)
+    # Published when at least one portal may show it today; restricted and embargoed items
+    # (on every portal) never reach the access location.
+    portals = item.public_portals(today)
+    public = bool(portals)
+    # A page flagged by the OCR quality check holds the whole item for review: preserved, not
+    # published silently (settings.ocr_hold_for_review).
+    held = public and settings.ocr_hold_for_review and any(p["review"] for p in pages)
+    public = public and not held
     published = None
     if public:
         current = _current_entry(access, item.item_id)
-        if current and current.get("fingerprint") == fingerprint:
+        from preservation.portal_files import is_current
+
+        if (current and current.get("fingerprint") == fingerprint
+                and is_current(current, portals, settings)):
             published = access.uri(f"items/{item.item_id}")
         else:
             published = _upload(item, batch_id, marker, fingerprint, pages, preservation, bag,
@@ -95,13 +112,15 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     elif withdraw_item(access, item.item_id):
         log.info("withdrew %s from the access location: rights are now %s", item.item_id,
                  item.rights)
+    write_record(preservation, item, batch_id, deposit, fingerprint, portals,
+                 dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 
     def uri(rel_bag: str, rel_access: str) -> str:
         return (access.uri(f"items/{item.item_id}/{rel_access}") if public
                 else preservation.uri(bag + "data/" + rel_bag))
 
     return {
-        "status": "published" if public else "preserved",
+        "status": "held" if held else "published" if public else "preserved",
         "bag": preservation.uri(bag.rstrip("/")),
         "access": published,
         "pages": [{"seq": p["seq"], "original_name": p["original_name"],
@@ -109,14 +128,14 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
                    "text": uri(p["text"], f"text/{p['stem']}.txt"),
                    "alto": uri(p["alto"], f"alto/{p['stem']}.xml"),
                    "hocr": uri(p["hocr"], f"hocr/{p['stem']}.hocr"),
-                   "confidence": p["confidence"]} for p in pages],
+                   "confidence": p["confidence"], "flags": p["flags"]} for p in pages],
     }
 
 
 def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: list[dict],
             preservation: Storage, bag: str, access: Storage, scratch: Path, settings: Settings,
             today: dt.date) -> str:
-    """Fetch the access files from the preserved bag, make thumbnails, publish them."""
+    """Fetch the access files (thumbnails included) from the preserved bag, publish them."""
     scratch.mkdir(parents=True, exist_ok=True)
     files: list[tuple[Path, str]] = []
 
@@ -128,16 +147,23 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
         return dest
 
     fetch(f"{item.item_id}.pdf", f"{item.item_id}.pdf")
-    fetch("mets.xml", "mets.xml")
+    # The METS is a tag file at the bag root, not payload (docs/package-format.md).
+    mets = scratch / "mets.xml"
+    preservation.download(bag + "mets.xml", mets)
+    files.append((mets, "mets.xml"))
     for page in pages:
         fetch(page["text"], f"text/{page['stem']}.txt")
         fetch(page["alto"], f"alto/{page['stem']}.xml")
         fetch(page["hocr"], f"hocr/{page['stem']}.hocr")
-        master = scratch / page["master"]
+        if page.get("search"):
+            fetch(page["search"], f"search/{page['stem']}.txt")
+        fetch(f"thumbnails/{page['stem']}.jpg", f"thumbnails/{page['stem']}.jpg")
+        master = scratch / page["master"]  # portal files (display images) are made from it
         master.parent.mkdir(parents=True, exist_ok=True)
         preservation.download(bag + "data/" + page["master"], master)
-        thumb = make_thumbnail(master, scratch / "thumbnails" / f"{page['stem']}.jpg",
-                               settings.thumbnail_px)
-        files.append((thumb, f"thumbnails/{page['stem']}.jpg"))
     entry = _entry(item, batch_id, marker, fingerprint, pages, today)
+    from preservation.portal_files import add_portal_files
+
+    entry["portals"] = item.public_portals(today)  # where it may be shown now, not the row's
+    files += add_portal_files(item, entry, pages, scratch, settings, entry["portals"])
     return publish_item(access, item.item_id, files, entry)

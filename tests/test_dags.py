@@ -21,11 +21,12 @@ def test_dag_folder_imports_without_errors():
 def test_ingest_batch_stages_in_order():
     dag = _bag().dags["ingest_batch"]
     order = ["validate", "units", "ocr", "describe", "package", "deposit", "publish",
-             "catalogue", "report"]
+             "catalogue", "report", "release"]
     assert {t.task_id for t in dag.tasks} == set(order)
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     assert dag.get_task("report").trigger_rule == "all_done"
+    assert dag.get_task("release").trigger_rule == "all_done"
     assert "batch_dir" in dag.params
     assert dag.doc_md and "ingest" in dag.tags
 
