@@ -12,4 +12,4 @@ RUN apt-get update \
 
 USER airflow
 COPY --chown=airflow:root . /opt/cadl
-RUN pip install --no-cache-dir -e /opt/cadl
+RUN pip install --no-cache-dir -e '/opt/cadl[distributed]'

@@ -14,6 +14,8 @@ from cadl.settings import ROOT, VAR
 
 log = logging.getLogger(__name__)
 
+OCR_POOL = "ocr"
+
 
 def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for `airflow` commands: project DAGs, no examples, home under var/."""
@@ -45,12 +47,17 @@ def ensure_db(env: dict[str, str]) -> None:
     from importlib.metadata import version
 
     home = Path(env["AIRFLOW_HOME"])
-    marker = home / f".migrated-{version('apache-airflow')}"
+    marker = home / f".migrated-{version('apache-airflow')}-pools"
     if marker.exists():
         return
     home.mkdir(parents=True, exist_ok=True)
     log.info("initialising Airflow metadata database in %s", home)
     subprocess.run([_airflow(), "db", "migrate"], env=env, check=True,
+                   stdout=sys.stderr, stderr=sys.stderr)
+    # OCR tasks run in the `ocr` pool, one slot per core, so a scheduler started on this home
+    # (airflow standalone) never runs more tesseract processes than the machine has cores.
+    subprocess.run([_airflow(), "pools", "set", OCR_POOL, str(os.cpu_count() or 1),
+                    "OCR work units: one slot per core"], env=env, check=True,
                    stdout=sys.stderr, stderr=sys.stderr)
     marker.touch()
 

@@ -97,3 +97,11 @@ class FixityFailed(PipelineError):
     def __init__(self, message: str, report_text: str | None = None):
         super().__init__(message)
         self.report_text = report_text
+
+
+class ItemsFailed(PipelineError):
+    """Some items of a batch stopped at a stage; raised after the batch report is written.
+
+    Failing the report task makes the whole run show as failed in Airflow, so an archivist
+    watching the DAG sees it; the report names each item and the stage it stopped at.
+    """

@@ -14,12 +14,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cadl import __version__
-from cadl.errors import BatchInvalid, BatchNotReady
+from cadl.errors import BatchInvalid, BatchNotReady, ItemsFailed
 from cadl.settings import Settings, get_settings
 from ingest.models import Batch, Item, ValidationReport
 
@@ -183,7 +185,29 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     log.info("batch %s planned: %s", batch.batch_id,
              {a: sum(u["action"] == a for u in units) for a in ("process", "reuse", "skip")})
     return {"batch_id": batch.batch_id, "batch_dir": str(path), "started": _now().isoformat(),
-            "units": units}
+            "units": units, "work_units": work_units(batch, units, settings.unit_pages)}
+
+
+def work_units(batch: Batch, units: list[dict], unit_pages: int) -> list[dict]:
+    """Group the items into work units of about `unit_pages` pages, in manifest order.
+
+    An item is never split (its PDF, METS and bag are made whole); an item larger than
+    `unit_pages` is a unit of its own. Items that need no work (quarantined) ride along with
+    the others, so they cost no task of their own.
+    """
+    pages = {item.item_id: len(item.pages) for item in batch.items}
+    groups: list[dict] = []
+    current: list[dict] = []
+    size = 0
+    for unit in units:
+        if current and size + pages[unit["item_id"]] > max(unit_pages, 1):
+            groups.append({"batch_id": batch.batch_id, "items": current})
+            current, size = [], 0
+        current.append(unit)
+        size += pages[unit["item_id"]] if unit["action"] == "process" else 0
+    if current:
+        groups.append({"batch_id": batch.batch_id, "items": current})
+    return groups
 
 
 def _summary(report: ValidationReport) -> str:
@@ -345,6 +369,56 @@ def publish(unit_data: dict, settings: Settings | None = None) -> dict:
     return unit_data
 
 
+STAGES = {"ocr": ocr, "describe": describe, "package": package, "deposit": deposit,
+          "publish": publish}
+
+
+def run_stage(stage: str, work_unit: dict, settings: Settings | None = None) -> dict:
+    """Run one stage over every item of a work unit; what a mapped DAG task calls.
+
+    One item's failure never stops the others: a permanent error is recorded in that item's
+    state (the report shows it, later stages skip it) and the task carries on. A transient
+    error (storage down, a timeout) is raised after the other items are done, so Airflow
+    retries the task; items that already finished this stage are not redone by the retry.
+    OCR runs several items at once when the unit holds more items than one needs cores for.
+    """
+    settings = settings or get_settings()
+    fn = STAGES[stage]
+    todo = [u for u in work_unit["items"]
+            if not u.get("failed") and stage not in Unit(u, settings).state().get("stages", {})]
+    transient: list[Exception] = []
+
+    def one(unit_data: dict, item_settings: Settings) -> None:
+        try:
+            fn(unit_data, item_settings)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded, none is lost
+            if getattr(exc, "retryable", False):
+                transient.append(exc)
+                return
+            log.exception("item %s failed at %s", unit_data["item_id"], stage)
+            unit_data["failed"] = stage
+            unit = Unit(unit_data, settings)
+            state = unit.state()
+            state.setdefault("problems", []).append({
+                "severity": "error", "file": "", "row": None, "item_id": unit.item_id,
+                "message": f"stopped at stage {stage!r}: {type(exc).__name__}: {exc}"})
+            state["failed_stage"] = stage
+            _write_json(unit.state_path, state)
+
+    busy = [u for u in todo if u["action"] == "process"] if stage == "ocr" else []
+    if len(busy) > 1:
+        cores = settings.ocr_workers or os.cpu_count() or 1
+        per_item = settings.model_copy(update={"ocr_workers": max(1, cores // len(busy))})
+        with ThreadPoolExecutor(max_workers=min(cores, len(busy))) as pool:
+            list(pool.map(lambda u: one(u, per_item), todo))
+    else:
+        for unit_data in todo:
+            one(unit_data, settings)
+    if transient:
+        raise transient[0]
+    return work_unit
+
+
 # --- batch -------------------------------------------------------------------------------------
 
 def catalogue(settings: Settings | None = None) -> str:
@@ -386,7 +460,12 @@ def report(plan: dict, run_id: str, settings: Settings | None = None) -> dict:
     from cadl.report import write_report
 
     settings = settings or get_settings()
-    return write_report(plan, run_id, settings, finished=_now())
+    written = write_report(plan, run_id, settings, finished=_now())
+    failed = written["summary"].get("failed", 0)
+    if failed:
+        raise ItemsFailed(f"{failed} item(s) of batch {plan['batch_id']} failed; the report "
+                          f"says where each stopped: {written['report_text']}")
+    return written
 
 
 def release(batch_dir: str, run_id: str, requested: bool = False,

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         "Chinese–Arabic Digital Library", description="bag-info.txt Source-Organization."
     )
     ocr_workers: int = Field(0, description="Parallel tesseract processes; 0 means one per core.")
+    unit_pages: int = Field(
+        40, description="Pages per work unit: items are grouped into units of about this many "
+        "pages, one mapped task per unit and stage, so a 1,000-page batch makes tens of tasks, "
+        "not thousands. Smaller spreads a batch over more workers; larger costs less Airflow "
+        "overhead.")
     tesseract_timeout: float = Field(600, description="Seconds one page may take in tesseract.")
     tessdata_dir: Path | None = Field(
         None, description="Folder of .traineddata models; unset uses tesseract's own."

@@ -6,28 +6,32 @@ tasks (one per item) get no docstring from Airflow, so every task is given its t
 TASK_DOCS = {
     "validate": """\
 **Validate the batch** against the landing-zone contract (`docs/batch-format.md`) and plan one
-unit of work per item. Invalid items are set aside with every problem named; the others go on.
+unit of work per item (grouped into work units of about `CADL_UNIT_PAGES` pages). Invalid items are set aside with every problem named; the others go on.
 *If it fails*: the batch has no `READY` marker, is still being copied, or has no readable
 `manifest.csv` — the batch report (`report.html`) lists every problem.""",
-    "units": "One unit per item of the plan: the list the per-item tasks are mapped over.",
+    "units": "The work units of the plan (items grouped to about `CADL_UNIT_PAGES` pages): "
+             "the list the per-unit tasks are mapped over.",
     "ocr": """\
-**OCR one item**: tesseract on every page (ALTO, hOCR, text) and a searchable PDF.
-*If it fails*: a missing model or a page tesseract cannot read; timeouts are retried.""",
+**OCR one work unit**: tesseract on every page of its items (ALTO, hOCR, text) and a
+searchable PDF per item, in the `ocr` pool (one slot per worker core).
+*If an item fails*: a missing model or a page tesseract cannot read — that item is reported,
+the others go on; timeouts are retried.""",
     "describe": """\
-**Describe one item**: METS with MODS and PREMIS, validated offline against the official XSDs.
+**Describe each item of the unit**: METS with MODS and PREMIS, validated offline against the official XSDs.
 *If it fails*: a manifest value the schemas refuse; the log names the element.""",
     "package": """\
-**Package one item** as a BagIt 1.0 bag (sha512), validated before it leaves.""",
+**Package each item of the unit** as a BagIt 1.0 bag (sha512), validated before it leaves.""",
     "deposit": """\
-**Deposit one item** in preservation storage and verify every object read back.
+**Deposit each item of the unit** in preservation storage and verify every object read back.
 *If it fails*: storage down or a checksum mismatch — retried with backoff; the batch stays in
 the landing zone until its packages are verified.""",
     "publish": """\
-**Publish one item**'s access package from its verified preserved copy, if its rights allow
+**Publish each item of the unit**: its access package from its verified preserved copy, if its rights allow
 (restricted and embargoed items stay preserved only).""",
     "catalogue": "**Rebuild the portals' catalogue** from every published item.",
     "report": """\
 **Write the batch report** — `report.html` for archivists (page images beside their OCR text,
 flags, quarantine reasons), `report.json` and `report.txt` — whatever happened to each item.
-The task log ends with the report's location.""",
+The task log ends with the report's location. It fails (after writing the report) when an item
+failed, so the run shows as failed in Airflow.""",
 }

@@ -47,42 +47,42 @@ def ingest_batch():
 
     @task(doc_md=TASK_DOCS["units"])
     def units(plan: dict) -> list[dict]:
-        return plan["units"]
+        return plan["work_units"]
 
-    @task(doc_md=TASK_DOCS["ocr"], pool_slots=1)
+    @task(doc_md=TASK_DOCS["ocr"], pool="ocr")
     def ocr(unit: dict) -> dict:
         """Recognise every page of one item with tesseract."""
-        from cadl.pipeline import ocr
+        from cadl.pipeline import run_stage
 
-        return ocr(unit)
+        return run_stage("ocr", unit)
 
     @task(doc_md=TASK_DOCS["describe"])
     def describe(unit: dict) -> dict:
         """Write and validate the item's METS/MODS/PREMIS."""
-        from cadl.pipeline import describe
+        from cadl.pipeline import run_stage
 
-        return describe(unit)
+        return run_stage("describe", unit)
 
     @task(doc_md=TASK_DOCS["package"])
     def package(unit: dict) -> dict:
         """Build and validate the item's BagIt bag."""
-        from cadl.pipeline import package
+        from cadl.pipeline import run_stage
 
-        return package(unit)
+        return run_stage("package", unit)
 
     @task(doc_md=TASK_DOCS["deposit"])
     def deposit(unit: dict) -> dict:
         """Upload the bag to preservation storage and verify it there."""
-        from cadl.pipeline import deposit
+        from cadl.pipeline import run_stage
 
-        return deposit(unit)
+        return run_stage("deposit", unit)
 
     @task(doc_md=TASK_DOCS["publish"])
     def publish(unit: dict) -> dict:
         """Publish the access package, if the item's rights allow it."""
-        from cadl.pipeline import publish
+        from cadl.pipeline import run_stage
 
-        return publish(unit)
+        return run_stage("publish", unit)
 
     @task(doc_md=TASK_DOCS["catalogue"], trigger_rule="all_done")
     def catalogue(published: list[dict]) -> str:

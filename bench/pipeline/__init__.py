@@ -1,0 +1,1 @@
+"""Whole-pipeline benchmark: ingest_batch against the OCR floor of the same pages."""

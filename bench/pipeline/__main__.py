@@ -1,0 +1,141 @@
+"""Time the whole path (validate → OCR → describe → package → deposit → publish) against the
+OCR floor of the same pages, and measure Airflow's overhead per task and the peak memory.
+
+    .venv/bin/python -m bench.pipeline [--pages 24 200 1000] [--out bench/results/pipeline.json]
+
+The OCR floor is the CPU time that single-threaded tesseract needs to recognise every page once
+(text only, the models and page segmentation the pipeline routes to), divided by the cores: no
+OCR pipeline on this machine can finish sooner. The pipeline runs through Airflow exactly as
+`cadl run` does (`airflow dags test`, embedded SQLite), its metadata database migrated before
+the clock starts. Peak memory is the largest sum of RSS over the `cadl run` process tree,
+sampled every 0.2 s.
+"""
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from cadl.airflow_env import airflow_env, ensure_db
+from cadl.languages import tesseract_models
+from cadl.settings import ROOT
+from ingest.scaled_sample import write_scaled_sample
+from ingest.validate import validate_batch
+from ocr import tesseract
+
+BIN = Path(sys.executable).parent
+
+
+def ocr_floor(batch: Path, cores: int) -> dict:
+    """Recognise every page once, one single-threaded tesseract at a time; CPU seconds / cores."""
+    items = validate_batch(batch).batch.items
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pages = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for item in items:
+            models = tesseract_models(item.languages, item.reading_direction)
+            for page in item.pages:
+                tesseract.recognize(batch / page.path, Path(tmp) / page.stem, models,
+                                    tessdata_dir=None, timeout=600, outputs=("txt",))
+                pages += 1
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"pages": pages, "tesseract_cpu_s": round(cpu, 2), "floor_s": round(cpu / cores, 2)}
+
+
+class RssSampler(threading.Thread):
+    """Peak of the summed RSS of a process and all its descendants."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                procs = [root] + root.children(recursive=True)
+                total = 0
+                for proc in procs:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                return
+            time.sleep(0.2)
+
+
+def task_durations(airflow_home: Path) -> tuple[int, float]:
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        rows = db.execute("SELECT duration FROM task_instance WHERE duration IS NOT NULL").fetchall()
+    return len(rows), sum(r[0] for r in rows)
+
+
+def run_pipeline(batch: Path, work: Path) -> dict:
+    env = dict(os.environ, AIRFLOW_HOME=str(work / "airflow"),
+               AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+               AIRFLOW__CORE__LOAD_EXAMPLES="False",
+               CADL_WORK_DIR=str(work / "work"), CADL_REPORTS_DIR=str(work / "reports"),
+               CADL_PRESERVATION_URL=(work / "preservation").as_uri(),
+               CADL_ACCESS_URL=(work / "access").as_uri())
+    ensure_db(airflow_env(env))
+    start = time.monotonic()
+    with open(work / "cadl-run.log", "wb") as log:
+        proc = subprocess.Popen([str(BIN / "cadl"), "run", str(batch), "--json"], env=env,
+                                stdout=subprocess.PIPE, stderr=log)
+        sampler = RssSampler(proc.pid)
+        sampler.start()
+        out, _ = proc.communicate()
+        sampler.stop.set()
+    wall = time.monotonic() - start
+    if proc.returncode:
+        raise SystemExit(f"cadl run failed (exit {proc.returncode}); see {work / 'cadl-run.log'}")
+    report = json.loads(out)
+    tasks, in_tasks = task_durations(work / "airflow")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(sampler.peak / 2**20),
+            "task_instances": tasks, "time_in_tasks_s": round(in_tasks, 2),
+            "airflow_overhead_per_task_s": round((wall - in_tasks) / tasks, 3),
+            "summary": report["summary"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, nargs="+", default=[24, 200])
+    parser.add_argument("--no-floor", type=int, nargs="*", default=[1000],
+                        help="page counts measured for memory only (no OCR floor)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
+    args = parser.parse_args(argv)
+    cores = os.cpu_count() or 1
+    results = {"cores": cores, "load_before": os.getloadavg(), "runs": []}
+    for pages in args.pages + [p for p in args.no_floor if p not in args.pages]:
+        with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+            tmp = Path(tmp)
+            batch, _ = write_scaled_sample(tmp / "landing", f"bench-{pages}", pages)
+            run = {"pages_requested": pages}
+            if pages in args.pages:
+                run.update(ocr_floor(batch, cores))
+            run.update(run_pipeline(batch, tmp))
+            if "floor_s" in run:
+                run["wall_over_floor"] = round(run["wall_s"] / run["floor_s"], 3)
+            results["runs"].append(run)
+            print(json.dumps(run), flush=True)
+    results["load_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
