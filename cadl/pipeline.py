@@ -119,7 +119,7 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     nothing in it can be processed (no readable manifest). Item-level problems do not stop the
     batch: those items are reported as invalid and the others proceed.
     """
-    from ingest.validate import READY, validate_batch
+    from ingest.validate import READY
     from preservation.deposit import latest_version
     from preservation.storage import open_storage
 
@@ -128,10 +128,10 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     if not (path / READY).is_file():
         raise BatchNotReady(f"{path} has no READY marker; it is left untouched until the "
                             "scanner station writes one")
-    report = validate_batch(path, settings)
-    batch = report.batch
     batch_work = Path(settings.work_dir) / path.name
     batch_work.mkdir(parents=True, exist_ok=True)
+    report = _validate_batch_or_bag(path, batch_work, settings)
+    batch = report.batch
     if report.changed_files:
         from ingest.custody import record_deferred
 
@@ -165,8 +165,8 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
             from ingest.custody import quarantine_item
 
             unit["action"] = "skip"
-            where = quarantine_item(path, item.model_dump(mode="json"), problems, settings,
-                                    _now())
+            where = quarantine_item(Path(batch.path), item.model_dump(mode="json"), problems,
+                                    settings, _now())
             state = {"status": "quarantined", "quarantine": str(where), "problems": problems}
         else:
             fp = fingerprint(item, profile)
@@ -200,14 +200,38 @@ def work_units(batch: Batch, units: list[dict], unit_pages: int) -> list[dict]:
     current: list[dict] = []
     size = 0
     for unit in units:
-        if current and size + pages[unit["item_id"]] > max(unit_pages, 1):
+        weight = pages[unit["item_id"]] if unit["action"] == "process" else 0
+        if current and weight and size + weight > max(unit_pages, 1):
             groups.append({"batch_id": batch.batch_id, "items": current})
             current, size = [], 0
         current.append(unit)
-        size += pages[unit["item_id"]] if unit["action"] == "process" else 0
+        size += weight
     if current:
         groups.append({"batch_id": batch.batch_id, "items": current})
     return groups
+
+
+def _validate_batch_or_bag(path: Path, batch_work: Path, settings: Settings) -> ValidationReport:
+    """Validate a batch folder, or a partner's bag: strictly as a bag first, then its payload.
+
+    A valid bag's payload is validated as a batch from its verified copy in the work area
+    (`Batch.path` points there), so later stages never read the partner's bag itself.
+    """
+    from ingest.partner import is_partner_bag, receive_partner_bag
+    from ingest.validate import validate_batch
+
+    if not is_partner_bag(path):
+        return validate_batch(path, settings)
+    received, bag_report = receive_partner_bag(path, batch_work / ".partner")
+    if received is None:
+        report = ValidationReport(batch_dir=str(path))
+        for problem in bag_report.errors:
+            report.add("error", "", f"partner bag rejected: {problem}")
+        return report
+    report = validate_batch(received, settings)
+    for warning in bag_report.warnings:
+        report.add("warning", "", f"partner bag: {warning}")
+    return report
 
 
 def _summary(report: ValidationReport) -> str:
