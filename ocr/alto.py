@@ -8,21 +8,11 @@ Hebrew), "ttb" for every line of a vertical page, left unset (ALTO's default, "l
 The words' CONTENT stays in logical order, as tesseract wrote it.
 """
 
-import unicodedata
 
 from lxml import etree
 
 from metadata.alto import upgrade_alto
-
-
-def _first_strong_is_rtl(text: str) -> bool:
-    for char in text:
-        kind = unicodedata.bidirectional(char)
-        if kind in ("R", "AL"):
-            return True
-        if kind == "L":
-            return False
-    return False
+from ocr.text import is_rtl
 
 
 def with_base_direction(alto: bytes, vertical: bool) -> bytes:
@@ -38,6 +28,6 @@ def with_base_direction(alto: bytes, vertical: bool) -> bytes:
             line.set("BASEDIRECTION", "ttb")
             continue
         text = " ".join(s.get("CONTENT", "") for s in line.iter("{*}String"))
-        if _first_strong_is_rtl(text):
+        if is_rtl(text):
             line.set("BASEDIRECTION", "rtl")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")

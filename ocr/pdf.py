@@ -25,7 +25,6 @@ The image is embedded losslessly (JPEG masters as they are, others Flate-compres
 import gzip
 import io
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from lxml import etree
 
 from cadl.errors import ToolFailed
 from ocr import glyphless_font
-from ocr.text import clean_line
+from ocr.text import clean_line, is_rtl
 
 # Every glyph of the glyphless font is half an em wide.
 GLYPH_WIDTH = glyphless_font.ADVANCE
@@ -64,17 +63,6 @@ def _title(element, pattern: re.Pattern) -> tuple[float, ...] | None:
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes),
             max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
-def _is_rtl(text: str) -> bool:
-    """True when the first strongly directional character is right-to-left (Arabic, Hebrew)."""
-    for char in text:
-        kind = unicodedata.bidirectional(char)
-        if kind in ("R", "AL"):
-            return True
-        if kind == "L":
-            return False
-    return False
 
 
 def hocr_runs(hocr: Path) -> tuple[tuple[int, int], list[Run]]:
@@ -110,7 +98,7 @@ def hocr_runs(hocr: Path) -> tuple[tuple[int, int], list[Run]]:
         base_y = line_box[3] + (baseline[1] if baseline else 0)
         vertical = (line_box[3] - line_box[1]) > 2 * (line_box[2] - line_box[0]) and len(words) > 1
         line_text = clean_line(" ".join(text for text, _ in words))
-        if _is_rtl(line_text) and not vertical:
+        if is_rtl(line_text) and not vertical:
             # A right-to-left line is one run over the whole line box: tesseract's Arabic word
             # boxes overlap often enough that placing words by them scrambles extraction.
             runs.append(Run(line_text, tuple(int(v) for v in line_box), base_y))
@@ -220,7 +208,7 @@ def _text_ops(runs: list[Run], encoder: _Encoder, scale_x: float, scale_y: float
         width = (x1 - x0) * scale_x
         tz = 100.0 * width / (chars * size * GLYPH_WIDTH / 1000)
         base = page_h - min(run.baseline_y, y1) * scale_y
-        if _is_rtl(run.text):
+        if is_rtl(run.text):
             # Right to left: logical order in the stream, each character placed one cell
             # further left, so the first character sits at the right edge where reading starts.
             # (A negative Tz looks simpler, but Ghostscript's PDF/A rewrite turns it into a

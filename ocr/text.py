@@ -90,3 +90,15 @@ def clean_text(text: str) -> str:
     while out and not out[-1]:
         out.pop()
     return "".join(f"{line}\n" for line in out)
+
+
+def is_rtl(text: str) -> bool:
+    """True when the first strongly directional character is right-to-left (Arabic, Hebrew):
+    the Unicode bidi rule (P2) for a paragraph's base direction."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
