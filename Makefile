@@ -46,7 +46,7 @@ demo: venv
 	@echo "Bags (preservation):  var/preservation/items/"
 	@echo "Access packages:      var/access/items/"
 	@echo "Catalogue:            var/access/catalogue.json"
-	@echo "Report:               var/reports/sample-batch-001/report.txt (and report.json)"
+	@echo "Report:               var/reports/sample-batch-001/report.html (and report.txt, report.json)"
 
 test: venv
 	$(BIN)/python -m pytest
