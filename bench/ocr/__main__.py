@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import resource
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 import img2pdf
 from PIL import Image
 
+from bench.markdown import write_section
 from bench.ocr.pages import ROOT, BenchPage, generated_pages, real_pages
 from cadl.languages import tesseract_models
 from cadl.settings import Settings
@@ -39,8 +39,6 @@ from ocr.cer import levenshtein, normalize_for_cer
 from ocr.recognize import ocr_item
 from ocr.tesseract import PSM_HORIZONTAL
 
-BENCHMARKS = ROOT / "BENCHMARKS.md"
-BEGIN, END = "<!-- bench.ocr:begin -->", "<!-- bench.ocr:end -->"
 COMMAND = ".venv/bin/python -m bench.ocr"
 
 
@@ -184,21 +182,6 @@ def render(results: list[dict], variants: list[dict], load_before: str, load_aft
     return "\n".join(lines)
 
 
-def write_benchmarks(section: str) -> None:
-    """Put `section` between the bench markers under `## OCR` of BENCHMARKS.md (other
-    sections of the file are left as they are)."""
-    text = BENCHMARKS.read_text("utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text,
-                      flags=re.S)
-    elif "## OCR" in text:
-        text = text.replace("## OCR\n", f"## OCR\n\n{block}\n", 1)
-    else:
-        text = text.rstrip("\n") + f"\n\n## OCR\n\n{block}\n"
-    BENCHMARKS.write_text(text, "utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=int, default=None,
@@ -237,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                                               "load_before": load_before,
                                               "load_after": load_after}, indent=2))
     if not args.no_write:
-        write_benchmarks(section)
+        write_section("ocr", "OCR", section)
     return 0
 
 

@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import resource
 import shutil
 import socket
@@ -38,13 +37,12 @@ from pathlib import Path
 import boto3
 import psutil
 
+from bench.markdown import write_section
 from preservation.bag import build_bag
 from preservation.deposit import deposit_bag
 from preservation.s3 import S3Storage
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ROOT / "BENCHMARKS.md"
-BEGIN, END = "<!-- bench.storage:begin -->", "<!-- bench.storage:end -->"
 MB = 1_000_000
 
 
@@ -201,21 +199,6 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_benchmarks(section: str) -> None:
-    """Put `section` between this bench's markers under `## Storage` of BENCHMARKS.md; other
-    sections of the file are left as they are."""
-    text = BENCHMARKS.read_text("utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text,
-                      flags=re.S)
-    elif "## Storage\n" in text:
-        text = text.replace("## Storage\n", f"## Storage\n\n{block}\n", 1)
-    else:
-        text = text.rstrip("\n") + f"\n\n## Storage\n\n{block}\n"
-    BENCHMARKS.write_text(text, "utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=8, help="payload files in the bag")
@@ -229,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     section = markdown(result)
     print(section)
     if not args.no_write:
-        write_benchmarks(section)
+        write_section("storage", "Storage", section)
     return 0
 
 
