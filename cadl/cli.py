@@ -26,6 +26,7 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_validate(args) -> int:
+    from ingest.models import where
     from ingest.validate import validate_batch
 
     batch_dir = Path(args.batch_dir)
@@ -38,10 +39,7 @@ def _cmd_validate(args) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         for p in report.problems:
-            where = p.file or "(batch)"
-            if p.row:
-                where += f" line {p.row}"
-            print(f"{p.severity.upper():8} {where}: {p.message}")
+            print(f"{p.severity.upper():8} {where(p.file, p.row)}: {p.message}")
         n = len(report.errors)
         items = len(report.batch.items) if report.batch else 0
         print(f"{batch_dir.name}: {'valid' if report.is_valid else f'{n} error(s)'}, "

@@ -23,7 +23,7 @@ from pathlib import Path
 from cadl import __version__
 from cadl.errors import BatchInvalid, BatchNotReady, ItemsFailed
 from cadl.settings import Settings, get_settings
-from ingest.models import Batch, Item, ValidationReport
+from ingest.models import Batch, Item, ValidationReport, where
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ def _validate_batch_or_bag(path: Path, batch_work: Path, settings: Settings) -> 
 
 def _summary(report: ValidationReport) -> str:
     lines = [f"batch {report.batch_dir} cannot be processed:"]
-    lines += [f"  {p.file or '(batch)'}{f' line {p.row}' if p.row else ''}: {p.message}"
+    lines += [f"  {where(p.file, p.row)}: {p.message}"
               for p in report.errors]
     return "\n".join(lines)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cadl.report_html import html_report
 from cadl.settings import Settings
+from ingest.models import where
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,11 @@ def _item_entry(batch_work: Path, item: dict) -> dict:
             {"seq": p["seq"], "original_name": p["original_name"], "master": None, "text": None,
              "alto": None, "hocr": None, "confidence": None} for p in item["pages"]],
     }
-    if status in ("planned", "failed"):
+    if status in ("planned", "failed") and state.get("failed_stage"):
+        entry["status"] = "failed"  # run_stage recorded the stage and the error as a problem
+    elif status in ("planned", "failed"):
+        # The task died without recording (killed, or an upstream task failed): the first
+        # stage not done is where the item stopped.
         done = [s for s in STAGES if s in entry["stages"]]
         failed_at = next((s for s in STAGES if s not in done), "publish")
         entry["status"] = "failed"
@@ -88,8 +93,7 @@ def render_text(report: dict) -> str:
     if report.get("quarantine"):
         out.append(f"  the whole batch is quarantined: {report['quarantine']}")
     for p in report["problems"]:
-        out.append(f"  [{p['severity']}] {p['file'] or '(batch)'}"
-                   f"{' line %d' % p['row'] if p.get('row') else ''}: {p['message']}")
+        out.append(f"  [{p['severity']}] {where(p['file'], p.get('row'))}: {p['message']}")
     for item in report["items"]:
         out.append(f"{item['item_id']}: {item['status'].upper()}  “{item['title']}”  "
                    f"[{';'.join(item['languages'])}, {item['reading_direction']}, "
@@ -102,8 +106,8 @@ def render_text(report: dict) -> str:
         if item.get("quarantine"):
             out.append(f"    quarantine  {item['quarantine']}")
         for p in item["problems"]:
-            out.append(f"    [{p['severity']}] {p['file'] or item['item_id']}"
-                       f"{' line %d' % p['row'] if p.get('row') else ''}: {p['message']}")
+            out.append(f"    [{p['severity']}] {where(p['file'], p.get('row'), item['item_id'])}: "
+                       f"{p['message']}")
         for page in item["pages"]:
             conf = page.get("confidence")
             out.append(f"    page {page['seq']:>3}  {page['original_name']}"

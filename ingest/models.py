@@ -142,6 +142,11 @@ class Batch(BaseModel):
         raise KeyError(item_id)
 
 
+def where(file: str, row: int | None, default: str = "(batch)") -> str:
+    """Where a problem is, as messages show it: "manifest.csv line 4", "ar-1/0002.tif"."""
+    return (file or default) + (f" line {row}" if row else "")
+
+
 class Problem(BaseModel):
     severity: str  # "error" | "warning" | "notice"
     file: str  # path relative to the batch folder ("" for the batch itself)

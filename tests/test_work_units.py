@@ -104,3 +104,21 @@ def test_report_fails_the_run_after_writing_when_an_item_failed(tmp_path, monkey
     written["summary"]["failed"] = 0
     assert pipeline.report({"batch_id": "b-1"}, "run-1", settings) is written
     assert json.dumps(written)
+
+
+def test_the_report_names_a_recorded_failure_once(unit, monkeypatch):
+    from cadl.report import _item_entry
+
+    work_unit, settings = unit
+
+    def stage(unit_data, _settings):
+        raise ToolFailed("tesseract could not read 0001.tif")
+
+    monkeypatch.setitem(pipeline.STAGES, "ocr", stage)
+    pipeline.run_stage("ocr", {"batch_id": "b-1", "items": work_unit["items"][:1]}, settings)
+    item = {"item_id": "ar-1", "title": "عنوان", "languages": ["ar"], "reading_direction": "rtl",
+            "rights": "open", "portals": ["zh", "ar"], "pages": []}
+    entry = _item_entry(settings.work_dir / "b-1", item)
+    assert entry["status"] == "failed"
+    assert [p["message"] for p in entry["problems"]] == \
+        ["stopped at stage 'ocr': ToolFailed: tesseract could not read 0001.tif"]
