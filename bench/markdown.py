@@ -7,7 +7,7 @@ its heading; whatever people wrote around the markers is left as it is.
 import re
 from pathlib import Path
 
-from cadl.settings import ROOT
+from kernel.settings import ROOT
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 

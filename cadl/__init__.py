@@ -1,3 +1,6 @@
-"""The Chinese–Arabic digital library pipeline: shared core (settings, errors, language table) and the `cadl` command."""
+"""The application on top of the stages: the `cadl` command, the orchestration of one batch
+through ingest → ocr → metadata → preservation → publication, reports, the server and alerts."""
 
-__version__ = "0.1.0"
+from kernel import __version__
+
+__all__ = ["__version__"]

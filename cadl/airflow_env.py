@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cadl.errors import ConfigError
-from cadl.settings import ROOT, VAR
+from kernel.errors import ConfigError
+from kernel.settings import ROOT, VAR
 
 log = logging.getLogger(__name__)
 

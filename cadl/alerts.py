@@ -40,7 +40,7 @@ class AlertConfig:
 
 def load_config(path: Path | None = None) -> AlertConfig:
     """Read the alert configuration; raises ConfigError naming the file when it is malformed."""
-    from cadl.errors import ConfigError
+    from kernel.errors import ConfigError
 
     path = Path(path or os.environ.get(CONFIG_ENV) or CONFIG)
     if not path.exists():
@@ -106,7 +106,7 @@ class Alert:
 
 
 def _alerts_file() -> Path:
-    from cadl.settings import get_settings
+    from kernel.settings import get_settings
 
     return Path(get_settings().reports_dir) / "alerts.jsonl"
 

@@ -2,7 +2,7 @@
 
 Results go to stdout (text, or JSON with --json); logs and progress go to stderr.
 Exit codes: 0 success, 1 invalid batch or failed items, 2 usage error, other codes per
-cadl.errors.
+kernel.errors.
 """
 
 import argparse
@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from cadl.errors import PipelineError, UsageError
+from kernel.errors import PipelineError, UsageError
 
 
 def _cmd_sample(args) -> int:
@@ -49,7 +49,7 @@ def _cmd_validate(args) -> int:
 
 def _cmd_run(args) -> int:
     from cadl.airflow_env import dags_test
-    from cadl.settings import get_settings
+    from kernel.settings import get_settings
 
     batch_dir = Path(args.batch_dir).absolute()
     if not batch_dir.is_dir():
@@ -72,7 +72,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_bag_validate(args) -> int:
-    from preservation.bagcheck import check_bag
+    from ingest.bagcheck import check_bag
 
     path = Path(args.path)
     if not path.exists():
@@ -93,7 +93,7 @@ def _cmd_bag_validate(args) -> int:
 
 def _cmd_serve(args) -> int:
     from cadl.serve import make_server
-    from cadl.settings import get_settings
+    from kernel.settings import get_settings
 
     try:
         server = make_server(get_settings(), args.host, args.port)
@@ -111,7 +111,7 @@ def _cmd_serve(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from cadl.errors import FixityFailed
+    from kernel.errors import FixityFailed
     from cadl.fixity import plan, run
 
     audit_plan = plan(args.items, slice_spec=args.slice, all_items=not args.slice)

@@ -19,8 +19,8 @@ import logging
 import re
 from pathlib import Path
 
-from cadl.errors import FixityFailed, UsageError
-from cadl.settings import Settings, get_settings
+from kernel.errors import FixityFailed, UsageError
+from kernel.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

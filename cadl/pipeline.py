@@ -20,9 +20,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cadl import __version__
-from cadl.errors import BatchInvalid, BatchNotReady, ItemsFailed
-from cadl.settings import Settings, get_settings
+from kernel import __version__
+from kernel.errors import BatchInvalid, BatchNotReady, ItemsFailed
+from kernel.settings import Settings, get_settings
 from ingest.models import Batch, Item, ValidationReport, where
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def processing_profile(settings: Settings) -> dict:
 
 
 def _all_models(tag: str) -> list[str]:
-    from cadl.languages import language
+    from kernel.languages import language
 
     lang = language(tag)
     return [lang.model] + ([lang.vertical_model] if lang.vertical_model else [])
@@ -286,9 +286,9 @@ def bag_payload(unit: Unit, item: Item, batch: Batch) -> list[tuple[Path, str, s
 
 def describe(unit_data: dict, settings: Settings | None = None) -> dict:
     """Write the item's METS (MODS, PREMIS, fileSec, structMaps) and validate it offline."""
-    from metadata.alto import upgrade_alto_file
+    from ocr.alto_upgrade import upgrade_alto_file
     from metadata.describe import describe_item
-    from preservation.publish import make_thumbnail
+    from publication.publish import make_thumbnail
 
     if unit_data["action"] != "process":
         return unit_data
@@ -376,7 +376,7 @@ def publish(unit_data: dict, settings: Settings | None = None) -> dict:
     Restricted and embargoed items stay preserved only; if an earlier version of one was
     published, it is withdrawn from the access location.
     """
-    from preservation import access
+    from publication import access
 
     if unit_data["action"] == "skip":
         return unit_data
@@ -447,11 +447,11 @@ def run_stage(stage: str, work_unit: dict, settings: Settings | None = None) -> 
 
 def catalogue(settings: Settings | None = None) -> str:
     """Rebuild the portals' catalogue from every published item's entry."""
-    from preservation.publish import write_catalogue
+    from publication.publish import write_catalogue
     from preservation.storage import open_storage
 
-    from preservation.feed import refresh
-    from preservation.portal_files import base_url
+    from publication.feed import refresh
+    from publication.portal_files import base_url
 
     settings = settings or get_settings()
     access = open_storage(settings.access_url, settings)
@@ -463,7 +463,7 @@ def catalogue(settings: Settings | None = None) -> str:
 def lift_embargoes(today: dt.date | None = None, settings: Settings | None = None) -> dict:
     """Republish items whose embargo ended and withdraw those whose rights changed, then
     rebuild the catalogues and feeds (DAG `lift_embargoes`); returns what changed."""
-    from preservation.embargo import lift_embargoes as lift
+    from publication.embargo import lift_embargoes as lift
 
     settings = settings or get_settings()
     today = today or _now().date()
@@ -472,7 +472,7 @@ def lift_embargoes(today: dt.date | None = None, settings: Settings | None = Non
     shutil.rmtree(scratch, ignore_errors=True)
     result["catalogue"] = catalogue(settings)
     if result["failed"]:
-        from cadl.errors import PipelineError
+        from kernel.errors import PipelineError
 
         raise PipelineError("lift_embargoes could not republish: " + "; ".join(
             f"{f['item_id']}: {f['error']}" for f in result["failed"]))

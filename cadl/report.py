@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from cadl.report_html import html_report
-from cadl.settings import Settings
+from kernel.settings import Settings
 from ingest.models import where
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from cadl.languages import LANGUAGES
+from kernel.languages import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class Fetcher:
 
     def thumbnail(self, data: bytes | None, path: Path | None, name: str) -> tuple[str | None, str]:
         """(data: URI of a JPEG thumbnail, reason when there is none) from bytes or a file."""
-        from preservation.publish import make_thumbnail
+        from publication.publish import make_thumbnail
 
         if data is None and (path is None or not path.is_file()):
             return None, "the image is not available"

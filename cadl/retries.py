@@ -1,4 +1,4 @@
-"""Airflow retries only what can succeed on a second try, decided by cadl.errors' `retryable` flag.
+"""Airflow retries only what can succeed on a second try, decided by kernel.errors' `retryable` flag.
 
 Bad input (an invalid METS, a corrupt page) fails the same way every time: retrying it only
 delays the report the technician needs. Storage that is down, or a tool that timed out on a busy
@@ -6,7 +6,7 @@ machine, is worth retrying with backoff. Exceptions from outside the tree (a bug
 from the network) keep Airflow's default behaviour: the task's `retries`.
 """
 
-from cadl import errors
+from kernel import errors
 
 
 def _tree() -> list[type[errors.PipelineError]]:

@@ -15,9 +15,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from cadl.settings import Settings
-from preservation.oai import Repository
-from preservation.portal_files import base_url
+from kernel.settings import Settings
+from publication.oai import Repository
+from publication.portal_files import base_url
 from preservation.storage import Storage, open_storage, validate_key
 
 log = logging.getLogger(__name__)

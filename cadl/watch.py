@@ -19,7 +19,7 @@ import json
 import logging
 from pathlib import Path
 
-from cadl.settings import Settings, get_settings
+from kernel.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

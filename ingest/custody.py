@@ -23,7 +23,7 @@ import shutil
 import stat
 from pathlib import Path
 
-from cadl.settings import Settings
+from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from cadl.languages import READING_DIRECTIONS, UnknownLanguage, default_direction, language
+from kernel.languages import READING_DIRECTIONS, UnknownLanguage, default_direction, language
 from ingest.models import ID_PATTERN, Item, Rights, ValidationReport
 
 MANIFEST = "manifest.csv"

@@ -160,7 +160,7 @@ class ValidationReport(BaseModel):
     problems: list[Problem] = Field(default_factory=list)
     batch: Batch | None = None  # the parsed batch, when the manifest could be read
     # Files whose size, mtime or inode differed before and after reading: the batch is still
-    # being copied, so it is left for a later run (cadl.errors.BatchNotReady).
+    # being copied, so it is left for a later run (kernel.errors.BatchNotReady).
     changed_files: list[str] = Field(default_factory=list)
 
     @property

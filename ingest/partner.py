@@ -4,7 +4,7 @@
     <landing>/<batch_id>/data/manifest.csv, <item_id>/…     the batch layout, inside data/
     <landing>/<batch_id>/READY                              written last, as for any batch
 
-The bag is validated strictly (preservation.bagcheck) before anything else; an invalid one is
+The bag is validated strictly (ingest.bagcheck) before anything else; an invalid one is
 rejected with every reason. A valid one is received into the work area: its payload copied and
 each copy checked against the bag's own sha512/sha256 manifest, so the rest of the pipeline
 reads a verified copy and the partner's bag in the landing zone is never touched.
@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 
 from ingest.custody import copy_verified
-from preservation.bagcheck import BagCheckReport, check_bag
+from ingest.bagcheck import BagCheckReport, check_bag
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import stat
 import unicodedata
 from pathlib import Path
 
-from cadl.settings import Settings, get_settings
+from kernel.settings import Settings, get_settings
 from ingest.characterize import characterize_file
 from ingest.manifest import MANIFEST, read_manifest
 from ingest.models import ID_PATTERN, Batch, Item, Page, ValidationReport

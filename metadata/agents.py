@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from cadl.errors import ConfigError
+from kernel.errors import ConfigError
 
 PARTNERS_FILE = Path(__file__).resolve().parents[1] / "config" / "partners.json"
 

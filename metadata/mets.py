@@ -19,12 +19,12 @@ from datetime import date, datetime
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from cadl.languages import READING_DIRECTIONS
+from kernel.languages import READING_DIRECTIONS
 from ingest.models import Item
 from metadata.agents import MetsAgent
 from metadata.mix import build_mix
 from metadata.mods import build_mods
-from metadata.namespaces import METS, MIX, MODS, NSMAP, PREMIS, XLINK, XML, XSI, schema_location
+from kernel.namespaces import METS, MIX, MODS, NSMAP, PREMIS, XLINK, XML, XSI, schema_location
 from metadata.premis import build_rights
 from metadata.text import iso_utc, nfc
 

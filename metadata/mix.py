@@ -15,7 +15,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 
 from ingest.models import Page
-from metadata.namespaces import MIX, NSMAP, XSI, schema_location
+from kernel.namespaces import MIX, NSMAP, XSI, schema_location
 
 X = ElementMaker(namespace=MIX, nsmap=NSMAP)
 NS = {"mix": MIX}

@@ -1,6 +1,6 @@
 """MODS 3.8 description of one item, built from its manifest row.
 
-Every language fact (MODS code, script, BCP 47 tag) comes from `cadl.languages`, so the MODS `lang`
+Every language fact (MODS code, script, BCP 47 tag) comes from `kernel.languages`, so the MODS `lang`
 of a title and the OCR model of its pages cannot disagree. Parallel titles are linked by one
 `altRepGroup`, as MODS prescribes for the same title given in several languages or scripts. Manifest
 columns MODS has no element for are kept verbatim in `mods:extension`, so the partner's cataloguing
@@ -17,10 +17,10 @@ import re
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from cadl.errors import MetadataInvalid
-from cadl.languages import READING_DIRECTIONS, Language, UnknownLanguage, language
+from kernel.errors import MetadataInvalid
+from kernel.languages import READING_DIRECTIONS, Language, UnknownLanguage, language
 from ingest.models import Item
-from metadata.namespaces import CADL, MODS, NSMAP, XML, schema_location
+from kernel.namespaces import CADL, MODS, NSMAP, XML, schema_location
 from metadata.text import nfc
 
 M = ElementMaker(namespace=MODS, nsmap=NSMAP)
@@ -217,7 +217,7 @@ def build_mods(item: Item, batch_id: str, record_source: str | None = None) -> e
     table does not know, a parallel title under an unknown key, or an unknown reading direction.
     """
     if record_source is None:
-        from cadl.settings import get_settings
+        from kernel.settings import get_settings
 
         record_source = get_settings().source_organization
     primary = item.primary_language

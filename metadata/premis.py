@@ -17,7 +17,7 @@ from datetime import datetime
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from metadata.namespaces import NSMAP, PREMIS, XSI, schema_location
+from kernel.namespaces import NSMAP, PREMIS, XSI, schema_location
 from metadata.text import iso_utc, nfc
 
 P = ElementMaker(namespace=PREMIS, nsmap=NSMAP)

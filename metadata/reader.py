@@ -18,14 +18,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from cadl.errors import MetadataInvalid
+from kernel.errors import MetadataInvalid
 from ingest.models import Item, Page, Rights
 from metadata.agents import MetsAgent
 from metadata.mets import (FILE_GROUPS, READING_DIRECTION_LABEL, TECHMD_PREFIX, UNKNOWN_DATE,
                            FileEntry, build_mets)
 from metadata.mix import read_mix
 from metadata.mods import READING_DIRECTION_NOTE
-from metadata.namespaces import CADL, METS, MIX, MODS, PREMIS, XLINK, XML
+from kernel.namespaces import CADL, METS, MIX, MODS, PREMIS, XLINK, XML
 
 NS = {"mets": METS, "mods": MODS, "premis": PREMIS, "mix": MIX, "cadl": CADL}
 METS_FILE = "mets.xml"  # the METS is a tag file at the bag root

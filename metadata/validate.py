@@ -20,8 +20,8 @@ from pathlib import Path
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from cadl.errors import MetadataInvalid
-from metadata.namespaces import METS, MIX, MODS, PREMIS
+from kernel.errors import MetadataInvalid
+from kernel.namespaces import METS, MIX, MODS, PREMIS
 
 log = logging.getLogger(__name__)
 

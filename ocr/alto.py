@@ -2,7 +2,7 @@
 
 Tesseract 5.3 writes ALTO 3.0, which has no way to say that a line runs right to left; readers
 and the portals' highlighters then have to guess it from the characters. Here the file is
-moved to ALTO 4.4 (`metadata.alto.upgrade_alto`, the same rename the packages rely on) and every
+moved to ALTO 4.4 (`ocr.alto_upgrade.upgrade_alto`, the same rename the packages rely on) and every
 TextLine gets `BASEDIRECTION`: "rtl" when its first strongly directional character is Arabic (or
 Hebrew), "ttb" for every line of a vertical page, left unset (ALTO's default, "ltr") otherwise.
 The words' CONTENT stays in logical order, as tesseract wrote it.
@@ -11,7 +11,7 @@ The words' CONTENT stays in logical order, as tesseract wrote it.
 
 from lxml import etree
 
-from metadata.alto import upgrade_alto
+from ocr.alto_upgrade import upgrade_alto
 from ocr.text import is_rtl
 
 

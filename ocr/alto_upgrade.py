@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from metadata.namespaces import ALTO, XSI
+from kernel.namespaces import ALTO, XSI
 
 ALTO_V3 = "http://www.loc.gov/standards/alto/ns-v3#"
 ALTO_SCHEMA_LOCATION = f"{ALTO} http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"

@@ -21,8 +21,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from cadl.errors import ConfigError, ToolFailed, ToolMissing
-from cadl.settings import ROOT
+from kernel.errors import ConfigError, ToolFailed, ToolMissing
+from kernel.settings import ROOT
 from ocr import tesseract
 
 CONFIG = ROOT / "config" / "ocr-models.json"

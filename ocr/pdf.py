@@ -32,7 +32,7 @@ import img2pdf
 import pikepdf
 from lxml import etree
 
-from cadl.errors import ToolFailed
+from kernel.errors import ToolFailed
 from ocr import glyphless_font
 from ocr.text import clean_line, is_rtl
 

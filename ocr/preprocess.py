@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
-from cadl.errors import ToolFailed
+from kernel.errors import ToolFailed
 
 log = logging.getLogger(__name__)
 

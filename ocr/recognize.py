@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
-from cadl.languages import tesseract_models
-from cadl.settings import Settings
+from kernel.languages import tesseract_models
+from kernel.settings import Settings
 from ingest.models import Item, Page
 from ocr import pdf as item_pdf
 from ocr import alto, preprocess, quality, search, tesseract

@@ -18,7 +18,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-from cadl.errors import ToolFailed, ToolMissing, ToolTimeout
+from kernel.errors import ToolFailed, ToolMissing, ToolTimeout
 
 log = logging.getLogger(__name__)
 

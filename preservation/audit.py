@@ -33,8 +33,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from cadl import __version__
-from cadl.errors import DepositVerificationFailed, MetadataInvalid
+from kernel import __version__
+from kernel.errors import DepositVerificationFailed, MetadataInvalid
 from metadata.premis import Agent, Event, package_event_record
 from preservation.deposit import MARKER, list_versions, version_prefix
 from preservation.storage import Storage

@@ -25,7 +25,7 @@ from pathlib import Path
 import bagit
 from pydantic import BaseModel
 
-from cadl.errors import BagInvalid
+from kernel.errors import BagInvalid
 from preservation.storage import file_sha512, validate_key
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from pathlib import Path
 import bagit
 import bagit_profile
 
-from cadl.errors import BagInvalid, ConfigError
+from kernel.errors import BagInvalid, ConfigError
 from preservation.bag import PROFILE_FILE, PROFILE_ID
 
 log = logging.getLogger(__name__)

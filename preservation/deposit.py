@@ -47,7 +47,7 @@ from pydantic import BaseModel
 
 import bagit
 
-from cadl.errors import BagInvalid, DepositVerificationFailed
+from kernel.errors import BagInvalid, DepositVerificationFailed
 from preservation.bag import (
     MANIFEST,
     TAGMANIFEST,

@@ -15,7 +15,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from cadl.errors import DepositVerificationFailed
+from kernel.errors import DepositVerificationFailed
 from preservation.bag import payload_manifest, tag_manifest
 from preservation.deposit import (
     MARKER,

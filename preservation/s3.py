@@ -55,7 +55,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from cadl.errors import ConfigError, StorageUnavailable
+from kernel.errors import ConfigError, StorageUnavailable
 from preservation.storage import (
     CHUNK,
     ObjectInfo,
@@ -65,7 +65,7 @@ from preservation.storage import (
 )
 
 if TYPE_CHECKING:
-    from cadl.settings import Settings
+    from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterator, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
-from cadl.errors import ConfigError
+from kernel.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cadl.settings import Settings
+    from kernel.settings import Settings
 
 CHUNK = 1024 * 1024  # bytes read at a time when hashing or copying: memory stays bounded
 

@@ -10,10 +10,10 @@ import json
 import logging
 from pathlib import Path
 
-from cadl.settings import Settings
+from kernel.settings import Settings
 from ingest.models import Item
 from preservation.deposit import latest_version
-from preservation.publish import publish_item, withdraw_item
+from publication.publish import publish_item, withdraw_item
 from preservation.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     status is "published" when the item's rights allow it on `today`, else "preserved" (and
     any earlier publication of the item is withdrawn).
     """
-    from preservation.embargo import effective_item, write_record
+    from publication.embargo import effective_item, write_record
 
     item = effective_item(item, settings)  # rights decided after ingest win (issue 7)
     preservation = open_storage(settings.preservation_url, settings)
@@ -101,7 +101,7 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     published = None
     if public:
         current = _current_entry(access, item.item_id)
-        from preservation.portal_files import is_current
+        from publication.portal_files import is_current
 
         if (current and current.get("fingerprint") == fingerprint
                 and is_current(current, portals, settings)):
@@ -162,7 +162,7 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
         master.parent.mkdir(parents=True, exist_ok=True)
         preservation.download(bag + "data/" + page["master"], master)
     entry = _entry(item, batch_id, marker, fingerprint, pages, today)
-    from preservation.portal_files import add_portal_files
+    from publication.portal_files import add_portal_files
 
     entry["portals"] = item.public_portals(today)  # where it may be shown now, not the row's
     files += add_portal_files(item, entry, pages, scratch, settings, entry["portals"])

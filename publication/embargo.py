@@ -24,8 +24,8 @@ import json
 import logging
 from pathlib import Path
 
-from cadl.errors import ConfigError
-from cadl.settings import Settings
+from kernel.errors import ConfigError
+from kernel.settings import Settings
 from ingest.models import Item, Rights
 from preservation.storage import Storage
 
@@ -154,7 +154,7 @@ def lift_embargoes(settings: Settings, today: dt.date, scratch: Path) -> dict:
     An item that fails (its preserved copy unreadable, say) is reported and the others go on;
     the caller rebuilds the catalogue and feeds afterwards.
     """
-    from preservation.access import publish_preserved
+    from publication.access import publish_preserved
     from preservation.storage import open_storage
 
     preservation = open_storage(settings.preservation_url, settings)

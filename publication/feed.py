@@ -26,7 +26,7 @@ import logging
 import re
 from datetime import datetime, timezone
 
-from preservation.iiif import MANIFEST, join_url, load_partner_names, partner_agent
+from publication.iiif import MANIFEST, join_url, load_partner_names, partner_agent
 from preservation.storage import Storage
 
 log = logging.getLogger(__name__)

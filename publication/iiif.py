@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cadl.errors import ConfigError
-from cadl.languages import language
+from kernel.errors import ConfigError
+from kernel.languages import language
 from ingest.models import Item
 from ocr.search import to_other_chinese_script
 

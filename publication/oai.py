@@ -1,6 +1,6 @@
 """OAI-PMH 2.0 over the access location: all six verbs, oai_dc and MODS, a set per portal.
 
-The repository's records are the portals' change logs (`preservation.feed`) read back: an item
+The repository's records are the portals' change logs (`publication.feed`) read back: an item
 is a record of set `zh` while the Chinese portal's log last says Create or Update for it, and a
 deleted record once it says Delete, for ever (`deletedRecord` is `persistent`). The datestamp is
 the time of that latest activity. Nothing else is stored, so OAI-PMH, the feeds and the portals'
@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
-from preservation.feed import PORTALS, fold, read_log
-from preservation.iiif import MANIFEST, join_url
+from publication.feed import PORTALS, fold, read_log
+from publication.iiif import MANIFEST, join_url
 from preservation.storage import Storage
 
 OAI = "http://www.openarchives.org/OAI/2.0/"

@@ -3,7 +3,7 @@
 Per page a display image (JPEG, longest side `CADL_DISPLAY_PX`, default 1600 px: sharp on a
 desktop screen, a fraction of the master's size); per item the IIIF manifest and one
 search document per portal that may show it. Made from the masters and OCR text that
-`preservation.access` has just fetched from the verified preserved copy.
+`publication.access` has just fetched from the verified preserved copy.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from cadl.settings import Settings
+from kernel.settings import Settings
 from ingest.models import Item
-from preservation.iiif import MANIFEST, build_manifest, load_partner_names
-from preservation.publish import make_thumbnail
-from preservation.search import search_document
+from publication.iiif import MANIFEST, build_manifest, load_partner_names
+from publication.publish import make_thumbnail
+from publication.search import search_document
 
 
 def base_url(settings: Settings) -> str:

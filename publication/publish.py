@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, features
 
-from cadl.errors import ToolMissing
+from kernel.errors import ToolMissing
 from preservation.storage import Storage, validate_key
 
 log = logging.getLogger(__name__)

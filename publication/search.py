@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ingest.models import Item
 from ocr.search import normalize_arabic
-from preservation.iiif import MANIFEST, join_url, title_map, to_simplified, to_traditional
+from publication.iiif import MANIFEST, join_url, title_map, to_simplified, to_traditional
 
 PORTAL_LANGUAGE = {"zh": "zh-Hans", "ar": "ar"}  # the language each portal shows first
 

@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from cadl import alerts, errors
+from cadl import alerts
+from kernel import errors
 from cadl.retries import retry_rules
 
 
@@ -34,7 +35,7 @@ def webhook():
 
 @pytest.fixture
 def config(tmp_path, monkeypatch, webhook):
-    from cadl.settings import get_settings
+    from kernel.settings import get_settings
 
     url, _ = webhook
     path = tmp_path / "alerts.json"

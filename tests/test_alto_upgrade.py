@@ -2,8 +2,8 @@
 
 from lxml import etree
 
-from metadata.alto import ALTO_V3, upgrade_alto, upgrade_alto_file
-from metadata.namespaces import ALTO
+from ocr.alto_upgrade import ALTO_V3, upgrade_alto, upgrade_alto_file
+from kernel.namespaces import ALTO
 from metadata.validate import validate
 
 # The shape tesseract 5.3 writes (tabs, ns-v3, OCRProcessing, negative SP widths), Arabic text.

@@ -11,7 +11,7 @@ import pytest
 
 from cadl.cli import main
 from preservation.bag import build_bag
-from preservation.bagcheck import check_bag, safe_parse_xml, unpack
+from ingest.bagcheck import check_bag, safe_parse_xml, unpack
 
 SUITE = Path(__file__).resolve().parents[2] / "shared" / "bagit-conformance"
 needs_suite = pytest.mark.skipif(not SUITE.is_dir(), reason="../shared/bagit-conformance absent")

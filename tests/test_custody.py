@@ -7,8 +7,8 @@ import os
 import pytest
 from batchmaker import make_batch, page_bytes
 
-from cadl.errors import BatchNotReady
-from cadl.settings import Settings
+from kernel.errors import BatchNotReady
+from kernel.settings import Settings
 from ingest import custody, validate as validate_mod
 from ingest.validate import validate_batch
 

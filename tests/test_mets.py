@@ -11,11 +11,11 @@ import uuid
 import pytest
 from lxml import etree
 
-from cadl.errors import ConfigError, MetadataInvalid
+from kernel.errors import ConfigError, MetadataInvalid
 from ingest.models import Item, Page, Rights
 from metadata.agents import load_partners, software_agent
 from metadata.mets import FileEntry, build_mets
-from metadata.namespaces import METS, MODS, PREMIS, XLINK, XML
+from kernel.namespaces import METS, MODS, PREMIS, XLINK, XML
 from metadata.premis import Agent, Event, Object, build_premis
 from metadata.reader import read_mets
 from metadata.validate import assert_valid_mets, validate_mets

@@ -6,10 +6,10 @@ import unicodedata
 import pytest
 from lxml import etree
 
-from cadl.errors import MetadataInvalid
+from kernel.errors import MetadataInvalid
 from ingest.models import Item, Page, Rights
 from metadata.mods import build_mods
-from metadata.namespaces import CADL, MODS, XML
+from kernel.namespaces import CADL, MODS, XML
 from metadata.validate import validate
 
 NS = {"mods": MODS, "cadl": CADL}
@@ -219,7 +219,7 @@ def test_parallel_title_under_unknown_key_is_refused():
 
 
 def test_record_source_defaults_to_the_source_organization_setting(monkeypatch):
-    from cadl.settings import get_settings
+    from kernel.settings import get_settings
 
     monkeypatch.setenv("CADL_SOURCE_ORGANIZATION", "مكتبة اختبار")
     get_settings.cache_clear()

@@ -5,7 +5,7 @@ import re
 import pytest
 from PIL import Image
 
-from cadl.errors import ToolFailed
+from kernel.errors import ToolFailed
 from ocr.pdf import build_pdf
 from ocr_helpers import pdftotext, pikepdf_text
 

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from cadl.settings import Settings
+from kernel.settings import Settings
 from ocr import quality
 from ocr.recognize import ocr_item
 

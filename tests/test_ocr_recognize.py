@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cadl.errors import ToolFailed
-from cadl.settings import Settings
+from kernel.errors import ToolFailed
+from kernel.settings import Settings
 from ocr import tesseract
 from ocr.cer import cer
 from ocr.models import ItemOcr

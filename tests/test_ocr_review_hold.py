@@ -11,7 +11,7 @@ import pytest
 
 from batchmaker import make_batch
 from cadl import pipeline
-from cadl.settings import Settings
+from kernel.settings import Settings
 
 pytestmark = pytest.mark.skipif(shutil.which("tesseract") is None,
                                 reason="tesseract is needed")

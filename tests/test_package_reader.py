@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from cadl.errors import MetadataInvalid
+from kernel.errors import MetadataInvalid
 from metadata.reader import read_package, rewrite_mets
 from metadata.validate import validate_mets
 from package_samples import arabic_item, mets, simplified_item, traditional_item

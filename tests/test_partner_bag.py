@@ -19,8 +19,8 @@ import bagit
 import pytest
 
 from cadl import pipeline
-from cadl.errors import BatchInvalid
-from cadl.settings import Settings
+from kernel.errors import BatchInvalid
+from kernel.settings import Settings
 
 CADL = str(Path(sys.executable).with_name("cadl"))
 ITEMS = ("ar-book-001", "zh-hans-book-001")  # Arabic, and Chinese page names (第1页.png)

@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from cadl.errors import ConfigError
+from kernel.errors import ConfigError
 from ingest.manifest import read_manifest
 from ingest.models import Item, Rights, ValidationReport
-from preservation.embargo import apply_overrides, due_changes, load_overrides
-from preservation.feed import _diff, fold
+from publication.embargo import apply_overrides, due_changes, load_overrides
+from publication.feed import _diff, fold
 from preservation.folder import FolderStorage
-from preservation.oai import OaiError, _decode_token, _encode_token, _range
+from publication.oai import OaiError, _decode_token, _encode_token, _range
 
 TODAY = dt.date(2026, 3, 1)
 
@@ -97,7 +97,7 @@ def test_from_until_granularity_must_match():
 def test_oai_repository_without_feeds_answers_no_records_match(tmp_path):
     from lxml import etree
 
-    from preservation.oai import Repository
+    from publication.oai import Repository
 
     repo = Repository(FolderStorage(tmp_path), "http://x", "http://x/oai", "cadl.example.org",
                       "a@example.org")

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from lxml import etree
 
-from metadata.namespaces import PREMIS, XSI
+from kernel.namespaces import PREMIS, XSI
 from metadata.premis import Agent, Event, Object, build_premis
 from metadata.validate import validate
 

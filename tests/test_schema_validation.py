@@ -18,12 +18,12 @@ import pytest
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from cadl.errors import MetadataInvalid
+from kernel.errors import MetadataInvalid
 from ingest.models import Item, Page
 from metadata import validate as validator
 from metadata.agents import software_agent
 from metadata.mets import FileEntry, build_mets
-from metadata.namespaces import METS, MIX, MODS
+from kernel.namespaces import METS, MIX, MODS
 from metadata.premis import Agent, Event, Object, build_premis
 from metadata.validate import (SCHEMA_DIR, SCHEMA_FILES, assert_valid, assert_valid_mets,
                                validate, validate_mets)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from cadl.errors import ToolFailed, ToolMissing, ToolTimeout
+from kernel.errors import ToolFailed, ToolMissing, ToolTimeout
 from ingest.sample import CJK_FACE_INDEX, CJK_SERIF_FONT
 from ocr import tesseract
 from ocr.cer import cer

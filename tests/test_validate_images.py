@@ -6,7 +6,7 @@ import pytest
 from batchmaker import make_batch, page_bytes
 from PIL import Image, ImageCms
 
-from cadl.settings import Settings
+from kernel.settings import Settings
 from ingest.characterize import sniff
 from ingest.validate import validate_batch
 

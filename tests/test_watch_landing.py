@@ -12,7 +12,7 @@ import pytest
 from batchmaker import make_batch
 
 from cadl.airflow_env import airflow_env, ensure_db
-from cadl.settings import Settings
+from kernel.settings import Settings
 from cadl.watch import discover
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from cadl import pipeline
-from cadl.errors import ItemsFailed, StorageUnavailable, ToolFailed
-from cadl.settings import Settings
+from kernel.errors import ItemsFailed, StorageUnavailable, ToolFailed
+from kernel.settings import Settings
 from ingest.models import Batch, Item, Page
 
 

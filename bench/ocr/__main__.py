@@ -32,8 +32,8 @@ from PIL import Image
 
 from bench.markdown import write_section
 from bench.ocr.pages import ROOT, BenchPage, generated_pages, real_pages
-from cadl.languages import tesseract_models
-from cadl.settings import Settings
+from kernel.languages import tesseract_models
+from kernel.settings import Settings
 from ingest.models import Item, Page
 from ocr.cer import levenshtein, normalize_for_cer
 from ocr.recognize import ocr_item

@@ -26,8 +26,8 @@ from pathlib import Path
 import psutil
 
 from cadl.airflow_env import airflow_env, ensure_db
-from cadl.languages import tesseract_models
-from cadl.settings import ROOT
+from kernel.languages import tesseract_models
+from kernel.settings import ROOT
 from ingest.scaled_sample import write_scaled_sample
 from ingest.validate import validate_batch
 from ocr import tesseract

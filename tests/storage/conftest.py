@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cadl.settings import Settings
+from kernel.settings import Settings
 from preservation.folder import FolderStorage
 from preservation.storage import ObjectInfo, Storage, open_storage
 from s3server import MotoServer

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from lxml import etree
 
-from cadl.errors import DepositVerificationFailed
+from kernel.errors import DepositVerificationFailed
 from metadata.validate import validate
 from preservation.audit import audit, audit_item, day_slice, item_slice, list_items
 from preservation.deposit import deposit_bag, list_versions

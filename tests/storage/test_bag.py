@@ -6,7 +6,7 @@ import hashlib
 import bagit
 import pytest
 
-from cadl.errors import BagInvalid
+from kernel.errors import BagInvalid
 from preservation.bag import (
     assert_valid_bag,
     build_bag,

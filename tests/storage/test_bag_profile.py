@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cadl.errors import BagInvalid
+from kernel.errors import BagInvalid
 from preservation.bag import PROFILE_FILE, PROFILE_ID, build_bag, validate_bag
 from preservation.bagprofile import assert_profile, load_profile, profile_problems
 

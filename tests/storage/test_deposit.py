@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cadl.errors import BagInvalid, DepositVerificationFailed, StorageUnavailable
+from kernel.errors import BagInvalid, DepositVerificationFailed, StorageUnavailable
 from preservation.bag import build_bag
 from preservation.deposit import deposit_bag, latest_version, list_versions
 from preservation.s3 import S3Storage

@@ -6,7 +6,7 @@ import hashlib
 import bagit
 import pytest
 
-from cadl.errors import BagInvalid, StorageUnavailable
+from kernel.errors import BagInvalid, StorageUnavailable
 from preservation.deposit import (
     MARKER,
     deposit_bag,

@@ -18,8 +18,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from cadl.errors import ConfigError, StorageUnavailable
-from cadl.settings import Settings
+from kernel.errors import ConfigError, StorageUnavailable
+from kernel.settings import Settings
 from preservation.bag import build_bag
 from preservation.deposit import deposit_bag, latest_version, list_versions
 from preservation.folder import FolderStorage

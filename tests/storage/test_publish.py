@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image, features
 
-from preservation.publish import make_thumbnail, publish_item, withdraw_item, write_catalogue
+from publication.publish import make_thumbnail, publish_item, withdraw_item, write_catalogue
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from cadl.errors import ConfigError, StorageUnavailable
-from cadl.settings import Settings
+from kernel.errors import ConfigError, StorageUnavailable
+from kernel.settings import Settings
 from preservation.folder import FolderStorage, atomic_copy
 from preservation.s3 import S3Storage
 from preservation.storage import Storage, open_storage, validate_key
