@@ -49,12 +49,17 @@ def _cmd_validate(args) -> int:
 
 def _cmd_run(args) -> int:
     from cadl.airflow_env import dags_test
+    from kernel.ids import ID_RULE, is_valid_id
+    from kernel.paths import inside
     from kernel.settings import get_settings
 
     batch_dir = Path(args.batch_dir).absolute()
     if not batch_dir.is_dir():
         raise UsageError(f"{batch_dir} is not a folder")
-    report_path = Path(get_settings().reports_dir) / batch_dir.name / "report.json"
+    if not is_valid_id(batch_dir.name):
+        raise UsageError(f"{batch_dir}: the folder name {batch_dir.name!r} is not a valid "
+                         f"batch_id ({ID_RULE}); give the path of a batch folder so named")
+    report_path = inside(get_settings().reports_dir, batch_dir.name, "report.json")
     before = report_path.stat().st_mtime_ns if report_path.exists() else None
     code = dags_test("ingest_batch", {"batch_dir": str(batch_dir)})
     if not report_path.exists() or report_path.stat().st_mtime_ns == before:

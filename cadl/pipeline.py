@@ -21,12 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kernel import __version__
-from kernel.errors import BatchInvalid, BatchNotReady, ItemsFailed
+from kernel.errors import BatchInvalid, BatchNotReady, InvalidId, ItemsFailed
+from kernel.ids import check_id
+from kernel.paths import inside
 from kernel.settings import Settings, get_settings
 from ingest.models import Batch, Item, ValidationReport, where
 
 log = logging.getLogger(__name__)
 
+ROWS_QUARANTINED = "rows_quarantined.json"
 ID_NAMESPACE = uuid.UUID("6f1c0a3e-54a4-4c33-9d8e-2f0b1f6f0c11")
 
 
@@ -47,14 +50,18 @@ def _read_json(path: Path):
 
 
 class Unit:
-    """Where one item's intermediate files live: `<work_dir>/<batch_id>/<item_id>/`."""
+    """Where one item's intermediate files live: `<work_dir>/<batch_id>/<item_id>/`.
+
+    The ids arrive as JSON from another task, so they are checked again here (InvalidId) and
+    the folders built through `inside` (UnsafePath): a unit can only name a folder of its own.
+    """
 
     def __init__(self, data: dict, settings: Settings):
         self.data = data
-        self.batch_id = data["batch_id"]
-        self.item_id = data["item_id"]
-        self.batch_work = Path(settings.work_dir) / self.batch_id
-        self.dir = self.batch_work / self.item_id
+        self.batch_id = check_id(data["batch_id"], "batch_id")
+        self.item_id = check_id(data["item_id"], "item_id")
+        self.batch_work = inside(settings.work_dir, self.batch_id)
+        self.dir = inside(self.batch_work, self.item_id)
         self.state_path = self.dir / "state.json"
 
     def batch(self) -> Batch:
@@ -125,10 +132,16 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
 
     settings = settings or get_settings()
     path = Path(batch_dir).absolute()
+    try:  # before any path is built from it: the folder's name names work and quarantine
+        check_id(path.name, "batch_id")
+    except InvalidId as exc:
+        raise BatchInvalid(f"batch {path} cannot be processed: {exc}; give the path of a "
+                           "batch folder named by a valid batch id (nothing was written)") \
+            from None
     if not (path / READY).is_file():
         raise BatchNotReady(f"{path} has no READY marker; it is left untouched until the "
                             "scanner station writes one")
-    batch_work = Path(settings.work_dir) / path.name
+    batch_work = inside(settings.work_dir, path.name)
     batch_work.mkdir(parents=True, exist_ok=True)
     report = _validate_batch_or_bag(path, batch_work, settings)
     batch = report.batch
@@ -154,6 +167,7 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
 
         write_report(None, run_id, settings, finished=_now(), batch_id=path.name)
         raise BatchInvalid(_summary(report), report)
+    _quarantine_rows(path, batch_work, report, settings)
 
     profile = processing_profile(settings)
     preservation = open_storage(settings.preservation_url, settings)
@@ -177,7 +191,7 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
             if unchanged:
                 state["deposit"] = {"version": latest["version"], "prefix": latest["prefix"],
                                     "new": False}
-        item_dir = batch_work / item.item_id
+        item_dir = inside(batch_work, item.item_id)
         if item_dir.exists():
             shutil.rmtree(item_dir)  # leftovers of an earlier run of the same batch
         _write_json(item_dir / "state.json", state)
@@ -186,6 +200,24 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
              {a: sum(u["action"] == a for u in units) for a in ("process", "reuse", "skip")})
     return {"batch_id": batch.batch_id, "batch_dir": str(path), "started": _now().isoformat(),
             "units": units, "work_units": work_units(batch, units, settings.unit_pages)}
+
+
+def _quarantine_rows(path: Path, batch_work: Path, report: ValidationReport,
+                     settings: Settings) -> None:
+    """Quarantine (report only) each manifest row that is no item: its item_id is not an id.
+
+    The row cannot be an Item, so it never reaches the stages; its record in the quarantine
+    keeps custody honest (the batch is released with every row either an item or in
+    quarantine) and `rows_quarantined.json` lets the batch report list where each went.
+    """
+    from ingest.custody import quarantine_row
+
+    rows = []
+    for line in report.rejected_rows:
+        problems = [p.model_dump() for p in report.problems if p.row == line]
+        where_to = quarantine_row(path, line, problems, settings, _now())
+        rows.append({"row": line, "quarantine": str(where_to)})
+    _write_json(batch_work / ROWS_QUARANTINED, rows)
 
 
 def work_units(batch: Batch, units: list[dict], unit_pages: int) -> list[dict]:
@@ -222,7 +254,7 @@ def _validate_batch_or_bag(path: Path, batch_work: Path, settings: Settings) -> 
 
     if not is_partner_bag(path):
         return validate_batch(path, settings)
-    received, bag_report = receive_partner_bag(path, batch_work / ".partner")
+    received, bag_report = receive_partner_bag(path, inside(batch_work, ".partner"))
     if received is None:
         report = ValidationReport(batch_dir=str(path))
         for problem in bag_report.errors:
@@ -267,7 +299,7 @@ def bag_payload(unit: Unit, item: Item, batch: Batch) -> list[tuple[Path, str, s
     ocr_dir = unit.dir / "ocr"
     payload = []
     for page in item.pages:
-        payload.append((Path(batch.path) / page.path,
+        payload.append((inside(batch.path, page.path),
                         f"masters/{page.master_name}", "masters", page.seq))
         for suffix, group in ((".alto.xml", "alto"), (".hocr", "hocr"), (".txt", "text")):
             payload.append((ocr_dir / f"{page.stem}{suffix}", f"ocr/{page.stem}{suffix}",
@@ -277,7 +309,7 @@ def bag_payload(unit: Unit, item: Item, batch: Batch) -> list[tuple[Path, str, s
             payload.append((ocr_dir / f"{page.stem}.search.txt", f"ocr/{page.stem}.search.txt",
                             "search", page.seq))
     payload.append((ocr_dir / "ocr.json", "ocr/ocr.json", "ocr-summary", None))
-    payload.append((ocr_dir / f"{item.item_id}.pdf", f"{item.item_id}.pdf", "pdf", None))
+    payload.append((inside(ocr_dir, f"{item.item_id}.pdf"), f"{item.item_id}.pdf", "pdf", None))
     # Thumbnails are made in `describe` (the METS lists them) and published from the bag.
     payload += [(unit.dir / "thumbnails" / f"{page.stem}.jpg", f"thumbnails/{page.stem}.jpg",
                  "thumbnails", page.seq) for page in item.pages]
@@ -286,6 +318,7 @@ def bag_payload(unit: Unit, item: Item, batch: Batch) -> list[tuple[Path, str, s
 
 def describe(unit_data: dict, settings: Settings | None = None) -> dict:
     """Write the item's METS (MODS, PREMIS, fileSec, structMaps) and validate it offline."""
+    from ingest.images import use_pixel_limit
     from ocr.alto_upgrade import upgrade_alto_file
     from metadata.describe import describe_item
     from publication.publish import make_thumbnail
@@ -296,8 +329,9 @@ def describe(unit_data: dict, settings: Settings | None = None) -> dict:
     unit, started = Unit(unit_data, settings), _now()
     item, batch = unit.item(), unit.batch()
     state = unit.state()
+    use_pixel_limit(settings.max_image_pixels)  # pages validation accepted are all readable
     for page in item.pages:
-        make_thumbnail(Path(batch.path) / page.path, unit.dir / "thumbnails" / f"{page.stem}.jpg",
+        make_thumbnail(inside(batch.path, page.path), unit.dir / "thumbnails" / f"{page.stem}.jpg",
                        settings.thumbnail_px)
     payload = bag_payload(unit, item, batch)
     for src, _, group, _ in payload:
@@ -328,7 +362,7 @@ def package(unit_data: dict, settings: Settings | None = None) -> dict:
     settings = settings or get_settings()
     unit, started = Unit(unit_data, settings), _now()
     item, batch = unit.item(), unit.batch()
-    bag_dir = unit.dir / "bag" / item.item_id
+    bag_dir = inside(unit.dir, "bag", item.item_id)
     if bag_dir.exists():
         shutil.rmtree(bag_dir)  # an earlier attempt of this task; rebuilt from sources
     payload = [(src, rel) for src, rel, _, _ in bag_payload(unit, item, batch)]
@@ -358,7 +392,7 @@ def deposit(unit_data: dict, settings: Settings | None = None) -> dict:
     settings = settings or get_settings()
     unit, started = Unit(unit_data, settings), _now()
     storage = open_storage(settings.preservation_url, settings)
-    result = deposit_bag(unit.dir / "bag" / unit.item_id, storage, unit.item_id,
+    result = deposit_bag(inside(unit.dir, "bag", unit.item_id), storage, unit.item_id,
                          unit.state()["fingerprint"], _now(), replica=open_replica(settings),
                          reread=settings.deposit_verify == "reread")
     facts = {"version": result.version, "prefix": result.prefix, "new": result.new}
@@ -504,7 +538,7 @@ def release(batch_dir: str, run_id: str, requested: bool = False,
 
     settings = settings or get_settings()
     path = Path(batch_dir).absolute()
-    report_path = Path(settings.reports_dir) / path.name / "report.json"
+    report_path = inside(settings.reports_dir, check_id(path.name, "batch_id"), "report.json")
     report_data = _read_json(report_path) if report_path.exists() else {}
     if not requested:
         return {"decision": "kept", "reason": "release not requested for this run"}

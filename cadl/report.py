@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 from cadl.report_html import html_report
+from kernel.ids import check_id
+from kernel.paths import inside
 from kernel.settings import Settings
 from ingest.models import where
 
@@ -20,7 +22,7 @@ STAGES = ("ocr", "describe", "package", "deposit", "publish")
 
 
 def _item_entry(batch_work: Path, item: dict) -> dict:
-    state_path = batch_work / item["item_id"] / "state.json"
+    state_path = inside(batch_work, check_id(item["item_id"], "item_id"), "state.json")
     state = json.loads(state_path.read_text("utf-8")) if state_path.exists() else {}
     status = state.get("status", "failed")
     entry = {
@@ -58,14 +60,16 @@ def _item_entry(batch_work: Path, item: dict) -> dict:
 
 def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id: str,
                  settings: Settings, finished: dt.datetime) -> dict:
-    batch_id = Path(validation["batch_dir"]).name
-    batch_work = Path(settings.work_dir) / batch_id
+    batch_id = check_id(Path(validation["batch_dir"]).name, "batch_id")
+    batch_work = inside(settings.work_dir, batch_id)
     items = [_item_entry(batch_work, item) for item in (batch or {}).get("items", [])]
     counts = {s: sum(i["status"] == s for i in items)
               for s in ("published", "held", "preserved", "quarantined", "invalid", "failed")}
     quarantine_file = batch_work / "quarantine.json"  # the whole batch, when unreadable
     quarantine = (json.loads(quarantine_file.read_text("utf-8"))["quarantine"]
                   if quarantine_file.exists() else None)
+    rows_file = batch_work / "rows_quarantined.json"  # rows whose item_id is no id
+    rows = json.loads(rows_file.read_text("utf-8")) if rows_file.exists() else []
     return {
         "batch_id": batch_id,
         "batch_dir": validation["batch_dir"],
@@ -76,6 +80,7 @@ def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id
                     "pages": sum(len(i["pages"]) for i in items)},
         "problems": [p for p in validation["problems"] if not p.get("item_id")],
         "quarantine": quarantine,
+        "rows_quarantined": rows,
         "catalogue": settings.access_url.rstrip("/") + "/catalogue.json",
         "items": items,
     }
@@ -94,6 +99,9 @@ def render_text(report: dict) -> str:
         out.append(f"  the whole batch is quarantined: {report['quarantine']}")
     for p in report["problems"]:
         out.append(f"  [{p['severity']}] {where(p['file'], p.get('row'))}: {p['message']}")
+    for r in report.get("rows_quarantined", []):
+        out.append(f"  manifest.csv line {r['row']} is not an item; quarantined: "
+                   f"{r['quarantine']}")
     for item in report["items"]:
         out.append(f"{item['item_id']}: {item['status'].upper()}  “{item['title']}”  "
                    f"[{';'.join(item['languages'])}, {item['reading_direction']}, "
@@ -121,13 +129,13 @@ def render_text(report: dict) -> str:
 def write_report(plan: dict | None, run_id: str, settings: Settings, finished: dt.datetime,
                  batch_id: str | None = None) -> dict:
     """Write report.json, report.txt and report.html for the batch (latest, and a copy per run)."""
-    batch_id = batch_id or plan["batch_id"]
-    batch_work = Path(settings.work_dir) / batch_id
+    batch_id = check_id(batch_id or plan["batch_id"], "batch_id")
+    batch_work = inside(settings.work_dir, batch_id)
     validation = json.loads((batch_work / "validation.json").read_text("utf-8"))
     batch_file = batch_work / "batch.json"
     batch = json.loads(batch_file.read_text("utf-8")) if batch_file.exists() else None
     report = build_report(plan, validation, batch, run_id, settings, finished)
-    out = Path(settings.reports_dir) / batch_id
+    out = inside(settings.reports_dir, batch_id)
     run_dir = out / "runs" / re.sub(r"[^A-Za-z0-9._-]", "_", run_id)
     report["report_json"] = str(out / "report.json")
     report["report_text"] = str(out / "report.txt")

@@ -19,6 +19,7 @@ import json
 import logging
 from pathlib import Path
 
+from kernel.paths import inside
 from kernel.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ READY, RETRY = "READY", "RETRY"
 
 def _state_path(settings: Settings, batch_id: str) -> Path:
     # ".watch" cannot clash with a batch: batch ids never start with a dot.
-    return Path(settings.work_dir) / ".watch" / f"{batch_id}.json"
+    return inside(settings.work_dir, ".watch", f"{batch_id}.json")
 
 
 def _read(path: Path) -> dict | None:
@@ -51,7 +52,7 @@ def _why_start(batch: Path, state: dict | None, settings: Settings) -> str | Non
     if state is None:
         return "new batch"
     last = state["attempts"][-1]
-    custody = _read(Path(settings.reports_dir) / batch.name / "custody.json") or {}
+    custody = _read(inside(settings.reports_dir, batch.name, "custody.json")) or {}
     outcome = custody.get("decision") if custody.get("run_id") == last["run_id"] else None
     if outcome == "deferred":
         return "files were still changing at the last attempt"

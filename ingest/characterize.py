@@ -127,6 +127,24 @@ def _compression(img: Image.Image, fmt: str) -> str | None:
     return {"JPEG": "JPEG", "PNG": "Deflate", "JPEG2000": "JPEG2000"}[fmt]
 
 
+def _full_frames(img: Image.Image) -> int:
+    """Full-resolution images in a TIFF; reduced-resolution ones (previews) do not count.
+
+    Only the first frame would be OCRed, packaged and shown, so a multi-page TIFF is refused
+    at intake rather than silently losing its other pages.
+    """
+    count = getattr(img, "n_frames", 1)
+    if count <= 1:
+        return count
+    full = 0
+    for index in range(count):
+        img.seek(index)
+        if not int(img.tag_v2.get(254, 0)) & 1:  # NewSubfileType bit 0: reduced resolution
+            full += 1
+    img.seek(0)
+    return full
+
+
 def characterize_file(path: Path, max_pixels: int) -> Characteristics | str:
     """Identify, measure and fully decode one page file.
 
@@ -156,6 +174,9 @@ def characterize_file(path: Path, max_pixels: int) -> Characteristics | str:
                     found = {"JPEG2000": "JPEG2000"}.get(img.format, img.format)
                     if found != fmt:
                         return f"content starts like {fmt} but decodes as {img.format}"
+                    if fmt == "TIFF" and (frames := _full_frames(img)) > 1:
+                        return (f"TIFF holds {frames} pages (frames); the pipeline takes one "
+                                "page per file: export each page as a file of its own")
                     width, height = img.width, img.height
                     xres, yres = _resolution(img)
                     bits, mode = _bits(img, fmt), img.mode

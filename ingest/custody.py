@@ -23,6 +23,8 @@ import shutil
 import stat
 from pathlib import Path
 
+from kernel.ids import check_id
+from kernel.paths import inside
 from kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,11 @@ def copy_verified(src: Path, dest: Path) -> tuple[dict[str, str], list[str]]:
             rel = path.relative_to(src).as_posix()
             mode = path.lstat().st_mode
             if stat.S_ISDIR(mode):
-                (dest / rel).mkdir(exist_ok=True)
+                inside(dest, rel).mkdir(exist_ok=True)
             elif stat.S_ISREG(mode):
-                shutil.copyfile(path, dest / rel, follow_symlinks=False)
+                shutil.copyfile(path, inside(dest, rel), follow_symlinks=False)
                 digest = _sha512(path)
-                if _sha512(dest / rel) != digest:
+                if _sha512(inside(dest, rel)) != digest:
                     raise OSError(errno.EIO, f"copy of {path} differs from its source")
                 digests[rel] = digest
             else:
@@ -74,7 +76,8 @@ def copy_verified(src: Path, dest: Path) -> tuple[dict[str, str], list[str]]:
 
 def _report_text(record: dict) -> str:
     lines = [f"Quarantined: {record['what']} of batch {record['batch_id']}",
-             f"From: {record['source']}", f"At: {record['quarantined_at']}", "",
+             f"From: {record['source'] or '(no folder: the row names none that can be used)'}",
+             f"At: {record['quarantined_at']}", "",
              "Problems:"]
     for p in record["problems"]:
         where = p.get("file") or "(batch)"
@@ -88,9 +91,11 @@ def _report_text(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def quarantine(source: Path, dest: Path, *, batch_id: str, what: str, problems: list[dict],
-               now: dt.datetime, extra: dict | None = None) -> Path:
+def quarantine(source: Path | None, dest: Path, *, batch_id: str, what: str,
+               problems: list[dict], now: dt.datetime, extra: dict | None = None) -> Path:
     """Copy `source` (an item folder or a whole batch, if present) to `dest/files/` with reports.
+
+    `source` None records the problems only (a manifest row that names no usable folder).
 
     Writes `report.json` and `report.txt` beside the copy. If `dest` already holds a copy of the
     same files with the same problems (a rerun), it is kept and nothing is written; if it holds
@@ -101,11 +106,13 @@ def quarantine(source: Path, dest: Path, *, batch_id: str, what: str, problems: 
     if staging.exists():
         shutil.rmtree(staging)  # an interrupted earlier attempt
     files, skipped = (copy_verified(source, staging / "files")
-                      if source.is_dir() and not source.is_symlink() else ({}, []))
+                      if source is not None and source.is_dir() and not source.is_symlink()
+                      else ({}, []))
     staging.mkdir(parents=True, exist_ok=True)
     content = hashlib.sha512(json.dumps(
         {"files": files, "problems": problems}, sort_keys=True).encode()).hexdigest()
-    record = {"batch_id": batch_id, "what": what, "source": str(source),
+    record = {"batch_id": batch_id, "what": what,
+              "source": str(source) if source is not None else None,
               "quarantined_at": now.isoformat(), "content": content, "problems": problems,
               "files": files, "skipped": skipped, **(extra or {})}
     n, target = 1, dest
@@ -127,20 +134,46 @@ def quarantine(source: Path, dest: Path, *, batch_id: str, what: str, problems: 
 
 def quarantine_item(batch_dir: Path, item: dict, problems: list[dict], settings: Settings,
                     now: dt.datetime) -> Path:
-    """Copy one invalid item (its folder, if any) to `<quarantine>/<batch_id>/<item_id>/`."""
+    """Copy one invalid item (its folder, if any) to `<quarantine>/<batch_id>/<item_id>/`.
+
+    Raises InvalidId when the batch folder's name or the item's id is not a valid id, and
+    UnsafePath when a path built from them would leave the batch or the quarantine: nothing
+    is copied then.
+    """
     batch_dir = Path(batch_dir)
-    return quarantine(batch_dir / item["item_id"],
-                      Path(settings.quarantine_dir) / batch_dir.name / item["item_id"],
-                      batch_id=batch_dir.name, what=f"item {item['item_id']}",
+    batch_id = check_id(batch_dir.name, "batch_id")
+    item_id = check_id(item.get("item_id"), "item_id")
+    return quarantine(inside(batch_dir, item_id),
+                      inside(settings.quarantine_dir, batch_id, item_id),
+                      batch_id=batch_id, what=f"item {item_id}",
                       problems=problems, now=now, extra={"item": item})
+
+
+def quarantine_row(batch_dir: Path, row: int, problems: list[dict], settings: Settings,
+                   now: dt.datetime) -> Path:
+    """Record a manifest row that is no item (its item_id is not an id) in the quarantine.
+
+    `<quarantine>/<batch_id>/_rows/line-<row>/` holds the report only: the row's id cannot
+    safely name a folder, so no files are copied (they stay in the batch, which is kept).
+    """
+    batch_dir = Path(batch_dir)
+    batch_id = check_id(batch_dir.name, "batch_id")
+    return quarantine(None, inside(settings.quarantine_dir, batch_id, "_rows", f"line-{row:05d}"),
+                      batch_id=batch_id, what=f"manifest.csv line {row}", problems=problems,
+                      now=now)
 
 
 def quarantine_batch(batch_dir: Path, problems: list[dict], settings: Settings,
                      now: dt.datetime) -> Path:
-    """Copy a batch nothing of which can be processed to `<quarantine>/<batch_id>/_batch/`."""
+    """Copy a batch nothing of which can be processed to `<quarantine>/<batch_id>/_batch/`.
+
+    Raises InvalidId when the batch folder's name is not a valid batch id (a batch path ending
+    in `..` included): there is no safe place to name after it.
+    """
     batch_dir = Path(batch_dir)
-    return quarantine(batch_dir, Path(settings.quarantine_dir) / batch_dir.name / "_batch",
-                      batch_id=batch_dir.name, what="the whole batch", problems=problems,
+    batch_id = check_id(batch_dir.name, "batch_id")
+    return quarantine(batch_dir, inside(settings.quarantine_dir, batch_id, "_batch"),
+                      batch_id=batch_id, what="the whole batch", problems=problems,
                       now=now)
 
 
@@ -153,9 +186,9 @@ def area(settings: Settings, name: str) -> Path:
 def _move(src: Path, dest_area: Path, stamp: str) -> Path:
     """Move a batch folder into `dest_area`; across file systems, copy-verify-then-delete."""
     dest_area.mkdir(parents=True, exist_ok=True)
-    target = dest_area / src.name
+    target = inside(dest_area, src.name)
     if target.exists():
-        target = dest_area / f"{src.name}@{stamp}"
+        target = inside(dest_area, f"{src.name}@{stamp}")
     try:
         os.rename(src, target)
         return target
@@ -184,6 +217,7 @@ def release_batch(batch_dir: Path, report: dict, settings: Settings,
     decision, also written to `<reports>/<batch_id>/custody.json`.
     """
     batch_dir = Path(batch_dir)
+    batch_id = check_id(batch_dir.name, "batch_id")
     items = report.get("items", [])
     unsettled = [i["item_id"] for i in items if i["status"] not in SETTLED]
     decision = {"batch_id": batch_dir.name, "run_id": report.get("run_id"),
@@ -202,7 +236,7 @@ def release_batch(batch_dir: Path, report: dict, settings: Settings,
         decision["moved_to"] = str(_move(batch_dir, area(settings, decision["decision"]),
                                          now.strftime("%Y%m%dT%H%M%SZ")))
         log.info("batch %s released to %s", batch_dir.name, decision["moved_to"])
-    _write_json(Path(settings.reports_dir) / batch_dir.name / CUSTODY_RECORD, decision)
+    _write_json(inside(settings.reports_dir, batch_id, CUSTODY_RECORD), decision)
     return decision
 
 
@@ -224,6 +258,8 @@ def purge_expired(settings: Settings, now: dt.datetime) -> list[str]:
                 or dt.datetime.fromisoformat(record["at"]) > limit):
             continue
         if moved.parent in (area(settings, "processed"), area(settings, "failed")) \
+                and moved.name not in ("", ".", "..") \
+                and moved == inside(moved.parent, moved.name) \
                 and moved.is_dir() and not moved.is_symlink():
             shutil.rmtree(moved)
             removed.append(str(moved))
@@ -237,8 +273,9 @@ def purge_expired(settings: Settings, now: dt.datetime) -> list[str]:
 def record_deferred(batch_dir: Path, run_id: str, changed: list[str], settings: Settings,
                     now: dt.datetime) -> dict:
     """Record that the batch was left for later because files changed while it was read."""
-    decision = {"batch_id": Path(batch_dir).name, "run_id": run_id, "at": now.isoformat(),
+    batch_id = check_id(Path(batch_dir).name, "batch_id")
+    decision = {"batch_id": batch_id, "run_id": run_id, "at": now.isoformat(),
                 "source": str(batch_dir), "decision": "deferred",
                 "reason": "files changed while the batch was read: " + ", ".join(changed)}
-    _write_json(Path(settings.reports_dir) / Path(batch_dir).name / CUSTODY_RECORD, decision)
+    _write_json(inside(settings.reports_dir, batch_id, CUSTODY_RECORD), decision)
     return decision

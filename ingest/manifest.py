@@ -2,6 +2,12 @@
 
 The manifest is the technician's only way to describe an item, so nothing in it is dropped:
 columns the pipeline does not know are kept verbatim in `Item.extra`.
+
+Every cell ends up in XML (MODS, METS, PREMIS) or in `bag-info.txt`, so a cell that neither
+can hold — a control character, a line break (Alt+Enter in Excel), a value longer than
+`MAX_CELL_CHARS` — is an error on its row and column here, at intake, rather than a failure of
+`describe` or `package` after the item's OCR. A row whose `item_id` is not a valid id
+(kernel.ids) is reported and never becomes an `Item`: the id would name folders.
 """
 
 import csv
@@ -11,8 +17,9 @@ import re
 import unicodedata
 from pathlib import Path
 
+from kernel.ids import ID_RULE, is_valid_id
 from kernel.languages import READING_DIRECTIONS, UnknownLanguage, default_direction, language
-from ingest.models import ID_PATTERN, Item, Rights, ValidationReport
+from ingest.models import Item, Rights, ValidationReport
 
 MANIFEST = "manifest.csv"
 REQUIRED = ("item_id", "languages", "title")
@@ -21,6 +28,12 @@ KNOWN = REQUIRED + (
     "identifier", "rights", "portals", "reading_direction", "rights_zh", "rights_ar",
 )
 PORTALS = ("zh", "ar")
+# The csv module's own default field limit: a longer cell is a pasting accident (a whole
+# document in a title), not a value anyone means. The manifest is parsed with the limit lifted
+# (see `_rows`) so such a cell is reported with its row and column instead of aborting the read.
+MAX_CELL_CHARS = 131_072
+# Characters XML 1.0 cannot hold at all (besides C0 controls): the noncharacters U+FFFE/U+FFFF.
+_NOT_XML = {"\ufffe", "\uffff"}
 
 # The EDTF level-0/1 forms catalogues actually use: year, year-month, full date, open
 # or uncertain years ("190X", "1906?", "1906~"), and intervals of those.
@@ -43,12 +56,57 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
+def cell_problem(value: str) -> str | None:
+    """What makes a (stripped) cell unfit for XML and bag-info.txt, or None when it is fine."""
+    if len(value) > MAX_CELL_CHARS:
+        return (f"the cell is {len(value):,} characters long, over the limit of "
+                f"{MAX_CELL_CHARS:,}: shorten it (was a whole text pasted into it?)")
+    breaks = [ch for ch in value if ch in "\r\n\x0b\x0c\x85\u2028\u2029"]
+    if breaks:
+        return ("the cell contains a line break (Alt+Enter in Excel): put the value on one "
+                "line")
+    bad = sorted({ch for ch in value if unicodedata.category(ch) == "Cc" or ch in _NOT_XML})
+    if bad:
+        codes = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
+        return (f"the cell contains control character(s) {codes}, which XML and bag-info.txt "
+                "cannot hold: retype the value")
+    return None
+
+
+def _rows(text: str):
+    """(first line, row cells | csv.Error) for each record of the manifest, header first.
+
+    Blank lines are skipped. The csv module's field limit is process-wide; it is lifted to the
+    manifest's own length while this reader runs (no field can be longer) and restored after,
+    so an overlong cell is read and then reported by `cell_problem` rather than ending the read
+    with csv.Error.
+    """
+    saved = csv.field_size_limit()
+    csv.field_size_limit(max(saved, len(text) + 1))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield start, exc
+                return
+            if row:
+                yield start, row
+    finally:
+        csv.field_size_limit(saved)
+
+
 def read_manifest(batch_dir: Path, report: ValidationReport) -> list[Item]:
     """Parse `batch_dir/manifest.csv` into items, adding every problem found to `report`.
 
     Rows with errors are still returned (with what could be read), so that the report can say
-    what is wrong with each item rather than stopping at the first bad row. Returns [] when the
-    file itself cannot be read.
+    what is wrong with each item rather than stopping at the first bad row — except a row
+    whose item_id is not a valid id: it is reported, its line added to `report.rejected_rows`,
+    and no Item is made of it. Returns [] when the file itself cannot be read.
     """
     path = batch_dir / MANIFEST
     if not path.is_file():
@@ -62,9 +120,13 @@ def read_manifest(batch_dir: Path, report: ValidationReport) -> list[Item]:
         report.add("error", MANIFEST, f"manifest.csv is not UTF-8 (bad byte at line {line}): "
                    "save it as UTF-8 (CSV UTF-8 in Excel/LibreOffice)", row=line)
         return []
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [unicodedata.normalize("NFC", h.strip()) for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
+    rows = _rows(text)
+    _, raw_header = next(rows, (1, []))
+    if isinstance(raw_header, csv.Error):
+        report.add("error", MANIFEST, f"the header row cannot be read as CSV ({raw_header}): "
+                   "save the file again as CSV UTF-8", row=1)
+        return []
+    header = [unicodedata.normalize("NFC", h.strip()) for h in raw_header]
     missing = [col for col in REQUIRED if col not in header]
     if missing:
         report.add("error", MANIFEST, f"required column(s) missing from the header row: "
@@ -72,19 +134,38 @@ def read_manifest(batch_dir: Path, report: ValidationReport) -> list[Item]:
         return []
     for dup in sorted({h for h in header if header.count(h) > 1}):
         report.add("error", MANIFEST, f"column {dup!r} appears twice in the header row", row=1)
+    for col in header:
+        if problem := cell_problem(col):
+            report.add("error", MANIFEST, f"column name {_printable(col)!r}: {problem}", row=1)
 
     items: list[Item] = []
     seen: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
-        if row.get(None):
+    for line, row in rows:
+        if isinstance(row, csv.Error):
+            report.add("error", MANIFEST, f"the row cannot be read as CSV ({row}); the rows "
+                       "after it were not read: save the file again as CSV UTF-8", row=line)
+            break
+        cells: dict[str, str] = {}
+        for col, value in zip(header, row):
+            cells.setdefault(col, unicodedata.normalize("NFC", value.strip()))
+        if not any(cells.values()) and not any(v.strip() for v in row[len(header):]):
+            continue
+        if len(row) > len(header):
             report.add("error", MANIFEST, "row has more cells than the header has columns",
                        row=line)
-        cells = {k: unicodedata.normalize("NFC", (v or "").strip())
-                 for k, v in row.items() if k is not None}
-        if not any(cells.values()):
-            continue
+        raw_id = cells.get("item_id", "")
+        bad_cells = False
+        for col, value in cells.items():
+            if problem := cell_problem(value):
+                bad_cells = True
+                report.add("error", MANIFEST, f"column {_printable(col)!r}: {problem}", row=line,
+                           item_id=raw_id if is_valid_id(raw_id) else None)
+        if bad_cells:  # keep the values showable in reports, never usable: one line, short
+            cells = {k: _printable(v) for k, v in cells.items()}
         item = _read_row(cells, line, report)
+        if item is None:
+            report.rejected_rows.append(line)
+            continue
         if item.item_id in seen:
             report.add("error", MANIFEST, f"item_id {item.item_id!r} is used twice (rows "
                        f"{seen[item.item_id]} and {line}): give each item its own id",
@@ -97,18 +178,26 @@ def read_manifest(batch_dir: Path, report: ValidationReport) -> list[Item]:
     return items
 
 
-def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Item:
+def _printable(value: str) -> str:
+    """A bad cell as messages may show it: control characters as `?`, at most 200 characters."""
+    cleaned = "".join("?" if unicodedata.category(ch) == "Cc" or ch in _NOT_XML else ch
+                      for ch in value[:200])
+    return cleaned + ("…" if len(value) > 200 else "")
+
+
+def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Item | None:
+    """The row as an Item, its problems added to `report`; None when its item_id is unusable."""
     item_id = cells.get("item_id", "")
+    valid_id = is_valid_id(item_id)
 
     def problem(message: str) -> None:
-        report.add("error", MANIFEST, message, row=line, item_id=item_id or None)
+        report.add("error", MANIFEST, message, row=line, item_id=item_id if valid_id else None)
 
     for col in REQUIRED:
         if not cells.get(col):
             problem(f"required value {col!r} is empty")
-    if item_id and not ID_PATTERN.match(item_id):
-        problem(f"item_id {item_id!r} is not 1–64 characters of A-Z a-z 0-9 . _ - "
-                "(and may not start with a dot)")
+    if item_id and not valid_id:
+        problem(f"item_id {item_id!r} is not {ID_RULE}; the row is not processed")
 
     tags: list[str] = []
     for tag in _split(cells.get("languages", "")):
@@ -139,6 +228,8 @@ def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Ite
     direction = cells.get("reading_direction") or (default_direction(tags) if tags else "ltr")
     if direction not in READING_DIRECTIONS:
         problem(f"bad reading_direction {direction!r}: use ltr, rtl or ttb")
+    if not valid_id:
+        return None  # an id that could name a path never becomes an Item
     return Item(
         item_id=item_id,
         row=line,

@@ -6,15 +6,28 @@ absolute, so a model stays valid wherever the batch is mounted.
 """
 
 import datetime as dt
-import re
+from pathlib import PurePosixPath
 
-from pydantic import BaseModel, Field, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, \
+    model_validator
+
+from kernel.ids import ID_PATTERN, BatchId, ItemId  # noqa: F401 - ID_PATTERN re-exported
 
 MASTER_EXTENSIONS = {"TIFF": ".tif", "JPEG": ".jpg", "PNG": ".png", "JPEG2000": ".jp2"}
-ID_PATTERN = re.compile(r"^(?!\.)[A-Za-z0-9._-]{1,64}$")
+
+
+def _relative_path(value: str) -> str:
+    """A page path must stay inside the batch: relative, no `..`, no empty or NUL segment."""
+    parts = value.split("/")
+    if (not value or PurePosixPath(value).is_absolute() or "\x00" in value
+            or any(part in ("", ".", "..") for part in parts)):
+        raise ValueError(f"page path {value!r} must be a relative path inside the batch")
+    return value
 
 
 class Page(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
     seq: int  # 1-based position in reading order (natural sort of file names)
     original_name: str  # file name as scanned (NFC-normalised for display and METS)
     path: str  # path relative to the batch folder, byte-exact as on disk
@@ -36,6 +49,11 @@ class Page(BaseModel):
     puid: str | None = None  # PRONOM id: "fmt/353" TIFF, "fmt/43" JPEG, "x-fmt/392" JP2, ...
     x_resolution: float | None = None  # pixels per inch
     y_resolution: float | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path_inside(cls, value: str) -> str:
+        return _relative_path(value)
 
     @property
     def stem(self) -> str:
@@ -93,7 +111,10 @@ class Rights(BaseModel):
 
 
 class Item(BaseModel):
-    item_id: str
+    # The id names folders and keys: an Item with an id that could be a path cannot exist.
+    model_config = ConfigDict(validate_assignment=True)
+
+    item_id: ItemId
     row: int  # line number in manifest.csv (header is line 1), for messages
     languages: list[str]  # BCP 47 tags, primary first
     title: str  # in the primary language
@@ -129,7 +150,9 @@ class Item(BaseModel):
 
 
 class Batch(BaseModel):
-    batch_id: str
+    model_config = ConfigDict(validate_assignment=True)
+
+    batch_id: BatchId
     path: str  # absolute path of the batch folder in the landing zone
     received_at: dt.datetime
     manifest_sha512: str
@@ -162,6 +185,8 @@ class ValidationReport(BaseModel):
     # Files whose size, mtime or inode differed before and after reading: the batch is still
     # being copied, so it is left for a later run (kernel.errors.BatchNotReady).
     changed_files: list[str] = Field(default_factory=list)
+    # Manifest lines whose item_id is not a valid id (kernel.ids): reported, never made items.
+    rejected_rows: list[int] = Field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:

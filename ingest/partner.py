@@ -15,6 +15,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from kernel.ids import check_id
+from kernel.paths import inside
 from ingest.custody import copy_verified
 from ingest.bagcheck import BagCheckReport, check_bag
 
@@ -46,14 +48,17 @@ def receive_partner_bag(bag_dir: Path, received_root: Path) -> tuple[Path | None
 
     Returns (folder of the received batch, or None when the bag is invalid; the bag report).
     A complete earlier copy of the same bag is reused. Raises OSError when a copy does not
-    match the bag's manifest (the bag changed while being read: leave it for a later run).
+    match the bag's manifest (the bag changed while being read: leave it for a later run),
+    InvalidId when the bag folder's name is not a valid batch id (checked before the bag is
+    read), UnsafePath when a manifest path leads outside the copy.
     """
     bag_dir = Path(bag_dir)
+    batch_id = check_id(bag_dir.name, "batch_id")
     report = check_bag(bag_dir)
     if not report.is_valid:
         log.warning("partner bag %s rejected: %d problem(s)", bag_dir.name, len(report.errors))
         return None, report
-    dest = Path(received_root) / bag_dir.name
+    dest = inside(received_root, batch_id)
     done = dest.with_name(dest.name + ".received")  # written last: the copy is complete
     algorithm, expected = _manifest_digests(bag_dir)
     stamp = hashlib.sha512(repr(sorted(expected.items())).encode()).hexdigest()
@@ -63,7 +68,7 @@ def receive_partner_bag(bag_dir: Path, received_root: Path) -> tuple[Path | None
     shutil.rmtree(staging, ignore_errors=True)
     copied, _ = copy_verified(bag_dir / "data", staging)
     for rel in expected:
-        with (staging / rel).open("rb") as fh:
+        with inside(staging, rel).open("rb") as fh:
             found = hashlib.file_digest(fh, algorithm).hexdigest()
         if found != expected[rel]:
             shutil.rmtree(staging, ignore_errors=True)

@@ -14,10 +14,13 @@ import stat
 import unicodedata
 from pathlib import Path
 
+from kernel.errors import UnsafePath
+from kernel.ids import ID_RULE, is_valid_id
+from kernel.paths import inside
 from kernel.settings import Settings, get_settings
 from ingest.characterize import characterize_file
 from ingest.manifest import MANIFEST, read_manifest
-from ingest.models import ID_PATTERN, Batch, Item, Page, ValidationReport
+from ingest.models import Batch, Item, Page, ValidationReport
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ def characterize(path: Path, rel: str, seq: int, report: ValidationReport,
 
 def _read_pages(batch_dir: Path, item: Item, report: ValidationReport,
                 settings: Settings) -> None:
-    folder = batch_dir / item.item_id
+    folder = inside(batch_dir, item.item_id)
     names = []
     entries = sorted(folder.iterdir(), key=lambda p: p.name)
     by_nfc: dict[str, list[str]] = {}
@@ -164,7 +167,7 @@ def _read_pages(batch_dir: Path, item: Item, report: ValidationReport,
                        item_id=item.item_id)
         return
     for seq, name in enumerate(sorted(names, key=natural_key), start=1):
-        page = characterize(folder / name, f"{item.item_id}/{name}", seq, report, item.item_id,
+        page = characterize(inside(folder, name), f"{item.item_id}/{name}", seq, report, item.item_id,
                             settings)
         if page is not None:
             item.pages.append(page)
@@ -205,10 +208,16 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
     if batch_dir.is_symlink() or not batch_dir.is_dir():
         report.add("error", "", f"batch folder {batch_dir} does not exist or is a symbolic link")
         return report
+    if batch_dir.name in ("", ".", ".."):
+        # "landing/x/.." is the landing zone itself: nothing under it is read as a batch.
+        report.add("error", "", f"batch path {str(batch_dir)!r} does not name a batch folder "
+                   "(it ends in '..'): give the path of the batch folder itself")
+        return report
     before = snapshot(batch_dir)
-    if not ID_PATTERN.match(batch_dir.name):
+    batch_id_ok = is_valid_id(batch_dir.name)
+    if not batch_id_ok:
         report.add("error", "", f"batch folder name {batch_dir.name!r} is not a valid batch_id: "
-                   "1–64 characters of A-Z a-z 0-9 . _ - (not starting with a dot)")
+                   f"{ID_RULE}; rename the folder")
     if not (batch_dir / READY).is_file():
         report.add("warning", READY, "no READY marker: the pipeline will not take this batch "
                    "until an empty READY file is written, last")
@@ -229,6 +238,9 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
         elif problem := name_problem(entry.name) or _entry_problem(entry, batch_dir):
             report.add("error", entry.name, problem,
                        item_id=entry.name if entry.name in listed else None)
+        elif entry.is_dir() and entry.name not in listed and not is_valid_id(entry.name):
+            report.add("error", entry.name + "/", f"folder name is not a valid item_id: "
+                       f"{ID_RULE}; rename the folder and its manifest row", item_id=None)
         elif entry.is_dir() and entry.name not in listed:
             report.add("error", entry.name + "/", "folder has no row in manifest.csv: add a "
                        "row for it or move it out of the batch", item_id=None)
@@ -236,14 +248,17 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
             report.add("warning", entry.name, "unexpected file at the top of the batch; "
                        "it is not part of any item and is ignored")
     for item in items:
-        folder = batch_dir / item.item_id
+        folder = batch_dir / item.item_id  # a valid id is one plain name: never outside
         if folder.is_symlink():
             continue  # reported above; never followed
         if not folder.is_dir():
             report.add("error", MANIFEST, f"no folder {item.item_id}/ for this row",
                        row=item.row, item_id=item.item_id)
-        elif ID_PATTERN.match(item.item_id):
+            continue
+        try:
             _read_pages(batch_dir, item, report, settings)
+        except UnsafePath as exc:  # a name resolving outside the batch: refused, reported
+            report.add("error", item.item_id + "/", str(exc), item_id=item.item_id)
     manifest_sha512 = sha512_file(manifest) if manifest.is_file() and not manifest_problem else ""
     after = snapshot(batch_dir)
     report.changed_files = sorted(k for k in before.keys() | after.keys()
@@ -251,6 +266,10 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
     for rel in report.changed_files:
         report.add("notice", rel, "changed while the batch was being read (size, time or "
                    "presence differ): the batch is left for a later run")
+    if not batch_id_ok:
+        # A Batch cannot hold an id that is not one: the batch is refused as a whole.
+        log.info("batch folder %r refused: not a valid batch_id", batch_dir.name)
+        return report
     report.batch = Batch(
         batch_id=batch_dir.name,
         path=str(batch_dir),

@@ -33,6 +33,25 @@ class BatchInvalid(PipelineError):
         self.report = report
 
 
+class InvalidId(PipelineError, ValueError):
+    """A value that should be an item or batch id is not one (kernel.ids); it is never used.
+
+    A ValueError too, so a pydantic field of type ItemId/BatchId reports it as a validation
+    error of that field.
+    """
+
+    exit_code = 1
+
+
+class UnsafePath(PipelineError, ValueError):
+    """A path built from an id or a name would leave its base folder (kernel.paths.inside).
+
+    Refused before anything is read, written or removed there; the message names both.
+    """
+
+    exit_code = 1
+
+
 class BatchNotReady(PipelineError):
     """The batch has no READY marker, or its files changed while being read: leave it for later."""
 

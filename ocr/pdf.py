@@ -19,7 +19,9 @@ words as the stored `.txt` (see `ocr.text`):
   tesseract's one-glyph font it does not). Characters outside the BMP get private CIDs with
   their own ToUnicode entries.
 
-The image is embedded losslessly (JPEG masters as they are, others Flate-compressed).
+The image is embedded losslessly (JPEG masters as they are, others Flate-compressed); a master
+deeper than 8 bits per sample, which PDF viewers and img2pdf do not take, is embedded as an
+8-bit PNG copy at the same size and resolution (the master itself is preserved in the bag).
 """
 
 import gzip
@@ -31,9 +33,12 @@ from pathlib import Path
 import img2pdf
 import pikepdf
 from lxml import etree
+from PIL import Image
 
 from kernel.errors import ToolFailed
+from ingest.images import to_8bit
 from ocr import glyphless_font
+from ocr.preprocess import is_deep
 from ocr.text import clean_line, is_rtl
 
 # Every glyph of the glyphless font is half an em wide.
@@ -225,6 +230,17 @@ def _text_ops(runs: list[Run], encoder: _Encoder, scale_x: float, scale_y: float
     return b"\n".join(ops)
 
 
+def _embeddable(image_path: Path) -> str | bytes:
+    """The master's path, or for a master deeper than 8 bits an 8-bit PNG of it (same dpi)."""
+    with Image.open(image_path) as im:
+        if not is_deep(im):
+            return str(image_path)
+        dpi = im.info.get("dpi")
+        buf = io.BytesIO()
+        to_8bit(im).save(buf, format="PNG", **({"dpi": dpi} if dpi else {}))
+        return buf.getvalue()
+
+
 def build_pdf(pages: list[tuple[Path, Path]], out: Path) -> Path:
     """Write `out`: one page per (image, hOCR) pair, the image visible, the text invisible.
 
@@ -238,7 +254,8 @@ def build_pdf(pages: list[tuple[Path, Path]], out: Path) -> Path:
     images = []
     for image_path, _ in pages:
         try:
-            images.append(img2pdf.convert(str(image_path), rotation=img2pdf.Rotation.ifvalid))
+            images.append(img2pdf.convert(_embeddable(image_path),
+                                          rotation=img2pdf.Rotation.ifvalid))
         except Exception as exc:  # img2pdf raises its own and Pillow's errors
             raise ToolFailed(f"cannot embed {image_path.name} in the item PDF: {exc}") from exc
     pdf = pikepdf.new()

@@ -13,6 +13,11 @@ so the default (`Settings.ocr_preprocess`) is per language:
   Traditional Chinese pages (degraded 6.0% → 3.6%) but cost 7.5% CER on clean bilingual pages
   and ~0.35 s of CPU per page, so it is on for `zh-Hant` items only.
 
+Whatever the steps, a master deeper than 8 bits per sample (16-bit grayscale or colour TIFF,
+16-bit PNG or JPEG 2000) always gets an 8-bit OCR copy (`ingest.images.to_8bit`, scaled by its
+brightest value): validation accepts such pages, and tesseract should read what a person sees,
+not a clipped or truncated version of it. The master is kept as scanned.
+
 Deskew is deliberately not a step: tesseract's automatic page segmentation already follows a
 skew of a few degrees (the degraded benchmark pages are skewed 1.5–3°), and rotating the OCR
 copy would move the word boxes of ALTO, hOCR and the PDF text layer off the master the
@@ -25,6 +30,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter
 
 from kernel.errors import ToolFailed
+from ingest.images import DEEP_MODES, to_8bit
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +93,17 @@ def ocr_copy(master: Path, folder: Path, steps: tuple[str, ...] | list[str]) -> 
     check_steps(steps)
     try:
         return _ocr_copy(master, folder, steps)
-    except OSError as exc:
+    except (OSError, Image.DecompressionBombError) as exc:
         raise ToolFailed(f"cannot read page image {master.name} for OCR: {exc}") from exc
+
+
+def is_deep(im: Image.Image) -> bool:
+    """True when the image has more than 8 bits per sample (as stored, not as Pillow shows it)."""
+    if im.mode in DEEP_MODES:
+        return True
+    bits = im.tag_v2.get(258) if im.format == "TIFF" else None  # BitsPerSample
+    values = bits if isinstance(bits, tuple) else (bits,) if bits else ()
+    return any(int(b) > 8 for b in values)
 
 
 def _ocr_copy(master: Path, folder: Path, steps) -> tuple[Path, float]:
@@ -98,9 +113,13 @@ def _ocr_copy(master: Path, folder: Path, steps) -> tuple[Path, float]:
         if "rescale" in steps and dpi and not DPI_BAND[0] <= dpi <= DPI_BAND[1]:
             scale = TARGET_DPI / dpi
         denoise = "denoise" in steps and im.mode not in ("1",)
-        if scale == 1.0 and not denoise:
+        deep = is_deep(im)
+        if scale == 1.0 and not denoise and not deep:
             return master, 1.0
-        image = im.convert("L") if im.mode not in ("L", "RGB") else im.copy()
+        if deep:
+            image = to_8bit(im)
+        else:
+            image = im.convert("L") if im.mode not in ("L", "RGB") else im.copy()
     if scale != 1.0:
         size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         # reduce() averages whole blocks (fast, exact for 600→300 dpi); resize() otherwise.
@@ -115,5 +134,6 @@ def _ocr_copy(master: Path, folder: Path, steps) -> tuple[Path, float]:
     out = folder / f"{master.stem}.png"
     image.save(out, dpi=(TARGET_DPI if scale != 1.0 else dpi or TARGET_DPI,) * 2,
                compress_level=1)
-    log.debug("OCR copy of %s: scale %.3f, denoise %s", master.name, scale, denoise)
+    log.debug("OCR copy of %s: scale %.3f, denoise %s, 8-bit copy of a deeper image %s",
+              master.name, scale, denoise, deep)
     return out, scale

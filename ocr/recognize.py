@@ -19,8 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
+from kernel.paths import inside
 from kernel.languages import tesseract_models
 from kernel.settings import Settings
+from ingest.images import use_pixel_limit
 from ingest.models import Item, Page
 from ocr import pdf as item_pdf
 from ocr import alto, preprocess, quality, search, tesseract
@@ -111,6 +113,7 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
     left as it was.
     """
     batch_dir, out_dir = Path(batch_dir), Path(out_dir)
+    use_pixel_limit(settings.max_image_pixels)  # the OCR copy and the PDF read what validation took
     if not item.pages:
         raise ValueError(f"item {item.item_id} has no pages to OCR")
     models = tesseract_models(item.languages, item.reading_direction)
@@ -127,12 +130,12 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
         pages = sorted(item.pages, key=lambda p: p.seq)
         with ThreadPoolExecutor(max_workers=min(workers, len(pages))) as pool:
             results = list(pool.map(
-                lambda p: _ocr_page(p, batch_dir / p.path, staging, models, psm, settings,
+                lambda p: _ocr_page(p, inside(batch_dir, p.path), staging, models, psm, settings,
                                     item, steps),
                 pages,
             ))
         pdf_name = f"{item.item_id}.pdf"
-        item_pdf.build_pdf([(batch_dir / p.path, hocr) for p, (_, hocr) in zip(pages, results)],
+        item_pdf.build_pdf([(inside(batch_dir, p.path), hocr) for p, (_, hocr) in zip(pages, results)],
                            staging / pdf_name)
         shutil.rmtree(staging / ".raw")
         record = ItemOcr(item_id=item.item_id, engine_version=engine_version, models=used,

@@ -48,6 +48,8 @@ from pydantic import BaseModel
 import bagit
 
 from kernel.errors import BagInvalid, DepositVerificationFailed
+from kernel.ids import check_id
+from kernel.paths import inside
 from preservation.bag import (
     MANIFEST,
     TAGMANIFEST,
@@ -60,7 +62,6 @@ from preservation.storage import ObjectInfo, Storage, file_sha512, validate_key
 log = logging.getLogger(__name__)
 
 MARKER = "DEPOSITED.json"
-_ITEM_ID = re.compile(r"^(?!\.)[A-Za-z0-9._-]{1,64}$")
 _VERSION = re.compile(r"^v(\d{4,})$")
 
 
@@ -87,11 +88,8 @@ class VersionInfo:
 
 
 def _check_item_id(item_id: str) -> None:
-    if not isinstance(item_id, str) or not _ITEM_ID.match(item_id):
-        raise ValueError(
-            f"item id {item_id!r} must be 1–64 ASCII letters, digits, '.', '_' or '-' "
-            "and must not start with '.'"
-        )
+    """Raise InvalidId (a ValueError) unless `item_id` is an id (kernel.ids): it names keys."""
+    check_id(item_id, "item id")
 
 
 def version_prefix(item_id: str, number: int) -> str:
@@ -378,7 +376,7 @@ def download_version(storage: Storage, item_id: str, version: int, dest: Path) -
     """
     marker = read_marker(storage, item_id, version)
     prefix = version_prefix(item_id, version)
-    bag = Path(dest) / marker["bag"]
+    bag = inside(dest, marker["bag"])
     for obj in marker["objects"]:
-        storage.download(prefix + obj["key"], Path(dest) / obj["key"])
+        storage.download(prefix + obj["key"], inside(dest, obj["key"]))
     return bag

@@ -10,6 +10,7 @@ import json
 import logging
 from pathlib import Path
 
+from kernel.paths import inside
 from kernel.settings import Settings
 from ingest.models import Item
 from preservation.deposit import latest_version
@@ -140,7 +141,7 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
     files: list[tuple[Path, str]] = []
 
     def fetch(rel: str, key: str) -> Path:
-        dest = scratch / rel
+        dest = inside(scratch, rel)
         dest.parent.mkdir(parents=True, exist_ok=True)
         preservation.download(bag + "data/" + rel, dest)
         files.append((dest, key))
@@ -158,7 +159,7 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
         if page.get("search"):
             fetch(page["search"], f"search/{page['stem']}.txt")
         fetch(f"thumbnails/{page['stem']}.jpg", f"thumbnails/{page['stem']}.jpg")
-        master = scratch / page["master"]  # portal files (display images) are made from it
+        master = inside(scratch, page["master"])  # portal files (display images) are made from it
         master.parent.mkdir(parents=True, exist_ok=True)
         preservation.download(bag + "data/" + page["master"], master)
     entry = _entry(item, batch_id, marker, fingerprint, pages, today)

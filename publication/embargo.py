@@ -25,6 +25,7 @@ import logging
 from pathlib import Path
 
 from kernel.errors import ConfigError
+from kernel.paths import inside
 from kernel.settings import Settings
 from ingest.models import Item, Rights
 from preservation.storage import Storage
@@ -165,7 +166,7 @@ def lift_embargoes(settings: Settings, today: dt.date, scratch: Path) -> dict:
         record = change["record"]
         try:
             outcome = publish_preserved(change["item"], record["batch_id"], record["deposit"],
-                                        record["fingerprint"], scratch / change["item_id"],
+                                        record["fingerprint"], inside(scratch, change["item_id"]),
                                         settings, today)
         except Exception as exc:  # noqa: BLE001 - one bad item must not hold back the others
             log.exception("could not republish %s", change["item_id"])

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from kernel.paths import inside
 from kernel.settings import Settings
+from ingest.images import use_pixel_limit
 from ingest.models import Item
 from publication.iiif import MANIFEST, build_manifest, load_partner_names
 from publication.publish import make_thumbnail
@@ -55,8 +57,9 @@ def add_portal_files(item: Item, entry: dict, pages: list[dict], scratch: Path,
     """
     files: list[tuple[Path, str]] = []
     texts: dict[int, str] = {}
+    use_pixel_limit(settings.max_image_pixels)  # display images of every page validation took
     for page, record, source in zip(pages, entry["pages"], item.pages, strict=True):
-        display = make_thumbnail(scratch / page["master"],
+        display = make_thumbnail(inside(scratch, page["master"]),
                                  scratch / "display" / f"{page['stem']}.jpg", settings.display_px)
         files.append((display, f"display/{page['stem']}.jpg"))
         record.update(display=f"display/{page['stem']}.jpg", display_size=_size(display),

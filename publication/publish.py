@@ -27,41 +27,21 @@ from pathlib import Path
 from PIL import Image, ImageOps, features
 
 from kernel.errors import ToolMissing
+from kernel.ids import check_id
+from ingest.images import to_8bit
 from preservation.storage import Storage, validate_key
 
 log = logging.getLogger(__name__)
 
 ITEM_JSON = "item.json"
 CATALOGUE = "catalogue.json"
-_ITEM_ID = re.compile(r"^(?!\.)[A-Za-z0-9._-]{1,64}$")
 _ITEM_JSON_KEY = re.compile(r"^items/([^/]+)/item\.json$")
 JPEG_QUALITY = 85
 
 
 def _check_item_id(item_id: str) -> None:
-    if not isinstance(item_id, str) or not _ITEM_ID.match(item_id):
-        raise ValueError(
-            f"item id {item_id!r} must be 1–64 ASCII letters, digits, '.', '_' or '-' "
-            "and must not start with '.'"
-        )
-
-
-def _to_8bit(image: Image.Image) -> Image.Image:
-    """An 8-bit L or RGB image a JPEG can hold, keeping the look of the original."""
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        # convert("L") would clip every value above 255 to white; scale by the brightest value
-        # instead (a 12-bit scanner in a 16-bit file would otherwise come out nearly black).
-        image = image.convert("I") if image.mode != "F" else image
-        low, high = image.getextrema()
-        scale = 255 / high if high > 255 else 1
-        return image.point(lambda v: v * scale).convert("L")
-    if image.mode in ("1", "L"):
-        return image.convert("L")
-    if image.mode in ("LA", "RGBA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")  # P, CMYK, YCbCr, LAB, RGB
+    """Raise InvalidId (a ValueError) unless `item_id` is an id (kernel.ids): it names keys."""
+    check_id(item_id, "item id")
 
 
 def make_thumbnail(src: Path, dest: Path, px: int) -> Path:
@@ -80,7 +60,7 @@ def make_thumbnail(src: Path, dest: Path, px: int) -> Path:
     with Image.open(src) as image:
         image.draft(None, (px, px))  # JPEG/JPEG 2000 decode at reduced size: much less memory
         image = ImageOps.exif_transpose(image)
-        image = _to_8bit(image)
+        image = to_8bit(image)
         image.thumbnail((px, px), Image.Resampling.LANCZOS)
         dest.parent.mkdir(parents=True, exist_ok=True)
         temp = dest.with_name(f".{dest.name}.partial")
