@@ -23,7 +23,7 @@ import ipaddress
 import logging
 import mimetypes
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from kernel.errors import ConfigError
 from kernel.settings import Settings
@@ -75,11 +75,10 @@ def _inside(root: Path, key: str) -> Path | None:
         path = (root / key).resolve(strict=True)
     except (OSError, RuntimeError):  # missing, or a symlink loop
         return None
-    if not path.is_relative_to(root.resolve()) or not path.is_file():
-        if path.is_file():
-            log.warning("refused %s: it resolves outside the access folder, to %s", key, path)
+    if not path.is_relative_to(root.resolve()):
+        log.warning("refused %r: it resolves outside the access folder, to %s", key, path)
         return None
-    return path
+    return path if path.is_file() else None
 
 
 def _read_file(path: Path):
