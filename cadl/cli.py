@@ -11,7 +11,17 @@ import logging
 import sys
 from pathlib import Path
 
-from kernel.errors import PipelineError, UsageError
+from kernel.errors import PipelineError, UsageError, redact
+from kernel.text import terminal_json, terminal_safe
+
+
+class _SafeLogText(logging.Filter):
+    """Every log line on the technician's terminal: URL passwords masked, escapes shown."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = terminal_safe(redact(record.getMessage()))
+        record.args = None
+        return True
 
 
 def _cmd_sample(args) -> int:
@@ -36,14 +46,14 @@ def _cmd_validate(args) -> int:
     if args.json:
         data = report.model_dump(mode="json", exclude={"batch"})
         data["is_valid"] = report.is_valid
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(terminal_json(data))
     else:
         for p in report.problems:
-            print(f"{p.severity.upper():8} {where(p.file, p.row)}: {p.message}")
+            print(terminal_safe(f"{p.severity.upper():8} {where(p.file, p.row)}: {p.message}"))
         n = len(report.errors)
         items = len(report.batch.items) if report.batch else 0
-        print(f"{batch_dir.name}: {'valid' if report.is_valid else f'{n} error(s)'}, "
-              f"{items} item(s)")
+        print(terminal_safe(f"{batch_dir.name}: {'valid' if report.is_valid else f'{n} error(s)'}"
+                            f", {items} item(s)"))
     return 0 if report.is_valid else 1
 
 
@@ -68,10 +78,11 @@ def _cmd_run(args) -> int:
         return code or 1
     report = json.loads(report_path.read_text("utf-8"))
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(terminal_json(report))
     else:
-        print(Path(report["report_text"]).read_text("utf-8"), end="")
-        print(f"Report:    {report['report_json']}")
+        print(terminal_safe(Path(report["report_text"]).read_text("utf-8"), keep_newlines=True),
+              end="")
+        print(terminal_safe(f"Report:    {report['report_json']}"))
     s = report["summary"]
     return 1 if code or s["failed"] or s["invalid"] or s.get("quarantined") else 0
 
@@ -84,19 +95,21 @@ def _cmd_bag_validate(args) -> int:
         raise UsageError(f"{path} does not exist")
     report = check_bag(path)
     if args.json:
-        print(json.dumps({**report.model_dump(), "is_valid": report.is_valid},
-                         ensure_ascii=False, indent=2))
+        print(terminal_json({**report.model_dump(), "is_valid": report.is_valid}))
     else:
         for message in report.errors:
-            print(f"ERROR    {message}")
+            print(terminal_safe(f"ERROR    {message}"))
         for message in report.warnings:
-            print(f"WARNING  {message}")
-        print(f"{path}: {'valid' if report.is_valid else f'{len(report.errors)} error(s)'}"
-              f"{f', {len(report.warnings)} warning(s)' if report.warnings else ''}")
+            print(terminal_safe(f"WARNING  {message}"))
+        verdict = "valid" if report.is_valid else f"{len(report.errors)} error(s)"
+        warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+        print(terminal_safe(f"{path}: {verdict}{warned}"))
     return 0 if report.is_valid else 1
 
 
 def _cmd_serve(args) -> int:
+    import signal
+
     from cadl.serve import make_server
     from kernel.settings import get_settings
 
@@ -104,14 +117,19 @@ def _cmd_serve(args) -> int:
         server = make_server(get_settings(), args.host, args.port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
-    host, port = server.server_address[:2]
-    print(f"OAI-PMH: http://{host}:{port}/oai\nfiles:   http://{host}:{port}/items/…", flush=True)
+    print(f"OAI-PMH: {server.oai_url}\nfiles:   {server.public_url}/items/…\n"
+          f"listening on {server.host}:{server.port}", flush=True)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill` and container stops end it cleanly too
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
     return 0
 
 
@@ -123,14 +141,14 @@ def _cmd_audit(args) -> int:
     try:
         report_text, code = run(audit_plan, repair=not args.no_repair)["report_text"], 0
     except FixityFailed as exc:
-        print(f"cadl: {exc}", file=sys.stderr)
+        print(f"cadl: {terminal_safe(redact(str(exc)))}", file=sys.stderr)
         report_text, code = exc.report_text, exc.exit_code
     if args.json:
         report_json = Path(report_text).with_name("audit.json")
-        print(report_json.read_text("utf-8"), end="")
+        print(terminal_json(json.loads(report_json.read_text("utf-8"))))
     else:
-        print(Path(report_text).read_text("utf-8"), end="")
-        print(f"Report:   {report_text}")
+        print(terminal_safe(Path(report_text).read_text("utf-8"), keep_newlines=True), end="")
+        print(terminal_safe(f"Report:   {report_text}"))
     return code
 
 
@@ -139,7 +157,7 @@ def _cmd_versions(args) -> int:
 
     found = versions(args.item_id)
     if args.json:
-        print(json.dumps(found, ensure_ascii=False, indent=2))
+        print(terminal_json(found))
     else:
         for v in found:
             if v["complete"]:
@@ -201,10 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_SafeLogText())
     try:
         return args.func(args)
     except PipelineError as exc:
-        print(f"cadl: {exc}", file=sys.stderr)
+        print(f"cadl: {terminal_safe(redact(str(exc)))}", file=sys.stderr)
         return exc.exit_code
 
 

@@ -14,6 +14,7 @@ from cadl.report_html import html_report
 from kernel.ids import check_id
 from kernel.paths import inside
 from kernel.settings import Settings
+from kernel.text import terminal_safe
 from ingest.models import where
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,10 @@ def render_text(report: dict) -> str:
                        + (f"  OCR flags: {', '.join(page['flags'])}"
                           if page.get("flags") else ""))
     out += ["", f"Catalogue: {report['catalogue']}"]
-    return "\n".join(out) + "\n"
+    # Names, titles and OCR-derived messages come from outside: each line is shown with its
+    # control, escape and bidi-override characters escaped (and a newline in a name cannot
+    # start a fake line).
+    return "\n".join(terminal_safe(line) for line in out) + "\n"
 
 
 def write_report(plan: dict | None, run_id: str, settings: Settings, finished: dt.datetime,

@@ -3,7 +3,35 @@
 Every error carries an exit code (for `cadl`) and a `retryable` flag: Airflow retries only the
 transient ones (storage down, a tool timing out); bad input fails at once, because running it
 again cannot help and would only hide the report the technician needs.
+
+Error text must never carry a secret: `redact` removes the user:password part of any URL in a
+message (an S3 endpoint written `http://key:secret@host`), and `split_credentials` takes it out
+of such a URL at the door, so what is logged or raised afterwards never had it.
 """
+
+import re
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+# scheme://userinfo@ — userinfo is anything up to the first @ before the host, without / or space
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every `scheme://user:password@host` URL in it masked."""
+    return _USERINFO.sub(rf"\1{REDACTED}@", text)
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(`url` without user:password, user, password), percent-decoded; (url, None, None) if none.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, unquote(user) or None, unquote(password) or None
 
 
 class PipelineError(Exception):

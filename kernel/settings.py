@@ -10,12 +10,22 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.errors import redact
+
 ROOT = Path(__file__).resolve().parents[1]
 VAR = ROOT / "var"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CADL_", extra="ignore")
+    # hide_input_in_errors: a refused value may hold a password (a URL with user:secret@).
+    model_config = SettingsConfigDict(env_prefix="CADL_", extra="ignore",
+                                      hide_input_in_errors=True)
+
+    def __repr_args__(self):
+        # A URL setting may carry user:password (CADL_S3_ENDPOINT_URL=http://key:secret@host);
+        # a logged or printed Settings shows it masked.
+        for name, value in super().__repr_args__():
+            yield name, redact(value) if isinstance(value, str) else value
 
     landing_dir: Path = Field(VAR / "landing", description="Where technicians drop batches.")
     work_dir: Path = Field(
@@ -31,7 +41,9 @@ class Settings(BaseSettings):
         description="Access storage the portals read: file:///folder or s3://bucket/prefix.",
     )
     s3_endpoint_url: str | None = Field(
-        None, description="Endpoint of an S3-compatible server; unset means AWS."
+        None, description="Endpoint of an S3-compatible server; unset means AWS. Credentials "
+        "written into it (http://key:secret@host) are taken out before the URL is used, used "
+        "as the S3 keys unless others are given, and never logged."
     )
     s3_region: str = Field("us-east-1", description="Region name sent to the S3 server.")
     aws_conn_id: str | None = Field(
@@ -126,6 +138,26 @@ class Settings(BaseSettings):
     )
     oai_admin_email: str = Field(
         "digital-library@example.org", description="adminEmail of the OAI-PMH Identify response."
+    )
+    # --- `cadl serve` (issue 12): public URL and limits of the HTTP server ---
+    public_base_url: str | None = Field(
+        None, pattern=r"^https?://[^/@?#\s]+(/[^?#\s]*)?$",
+        description="Public URL at which `cadl serve` is reached (behind the reverse proxy), "
+        "e.g. https://library.example.org; OAI-PMH answers carry <it>/oai as baseURL and "
+        "request. Unset is allowed only when serving on a loopback address, where the bind "
+        "address is used. No credentials, query or fragment.",
+    )
+    serve_threads: int = Field(
+        4, ge=1, le=64, description="Worker threads of `cadl serve`: requests answered at once "
+        "(slow or idle clients hold no thread).",
+    )
+    serve_connections: int = Field(
+        100, ge=1, le=10000, description="Open connections `cadl serve` accepts at once; more "
+        "wait in the kernel's backlog.",
+    )
+    serve_idle_timeout: float = Field(
+        30, ge=1, le=3600, description="Seconds a `cadl serve` connection may stay silent "
+        "(an idle keep-alive, or a client stalling mid-request) before it is closed.",
     )
     # --- preservation storage (issue 6): replica, object lock, verification, fixity audits ---
     replica_url: str | None = Field(

@@ -24,7 +24,9 @@ knows it is not).
 
 Credentials come from the standard AWS environment variables / config files, or, when
 `settings.aws_conn_id` is set, from that Airflow connection (login = access key, password = secret,
-extra may hold `endpoint_url` and `region_name`). Credentials are never logged.
+extra may hold `endpoint_url` and `region_name`). Keys written into the endpoint URL
+(`http://key:secret@host`) are taken out of it before botocore sees it and used as the
+credentials unless others are given. Credentials are never logged.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from kernel.errors import ConfigError, StorageUnavailable
+from kernel.errors import ConfigError, StorageUnavailable, redact, split_credentials
 from preservation.storage import (
     CHUNK,
     ObjectInfo,
@@ -149,7 +151,7 @@ class _S3Reader(io.RawIOBase):
         try:
             data = self._body.read(len(buffer))
         except (BotoCoreError, OSError) as exc:
-            raise StorageUnavailable(f"reading {self._uri} failed: {exc}") from exc
+            raise StorageUnavailable(f"reading {self._uri} failed: {redact(str(exc))}") from exc
         buffer[: len(data)] = data
         return len(data)
 
@@ -187,6 +189,12 @@ class S3Storage:
         if self.prefix:
             validate_key(self.prefix)
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        if endpoint_url:
+            # http://key:secret@host: the keys leave the URL here, so neither botocore nor any
+            # message or log line below ever sees them.
+            endpoint_url, user, password = split_credentials(endpoint_url)
+            if user and not aws_access_key_id:
+                aws_access_key_id, aws_secret_access_key = user, password
         self.endpoint_url = endpoint_url
         config = Config(
             region_name=region,
@@ -277,9 +285,10 @@ class S3Storage:
             cause = exc.__cause__ or exc.__context__
             if isinstance(cause, ClientError):
                 self._raise_client_error(cause, action, where)
-            raise StorageUnavailable(f"{action} {where} failed: {exc}") from exc
+            raise StorageUnavailable(f"{action} {where} failed: {redact(str(exc))}") from exc
         except RetriesExceededError as exc:
-            raise StorageUnavailable(f"{action} {where} failed after retries: {exc}") from exc
+            raise StorageUnavailable(
+                f"{action} {where} failed after retries: {redact(str(exc))}") from exc
         except ClientError as exc:
             self._raise_client_error(exc, action, where)
         except (NoCredentialsError, PartialCredentialsError) as exc:
@@ -289,7 +298,8 @@ class S3Storage:
             ) from exc
         except (BotoConnectionError, HTTPClientError) as exc:
             raise StorageUnavailable(
-                f"{action} {where}: S3 server {self.endpoint_url or 'AWS'} unreachable ({exc})"
+                f"{action} {where}: S3 server {self.endpoint_url or 'AWS'} unreachable "
+                f"({redact(str(exc))})"
             ) from exc
 
     def _raise_client_error(self, exc: ClientError, action: str, where: str):

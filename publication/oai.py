@@ -50,6 +50,19 @@ _ARGS = {
     "GetRecord": ({"identifier", "metadataPrefix"}, set()),
 }
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Characters no OAI-PMH argument has and XML 1.0 cannot carry (C0 and C1 controls, DEL,
+# surrogates, U+FFFE/U+FFFF); an argument with one is a badArgument, never echoed.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+MAX_ARGUMENT = 1024  # characters; identifiers, dates, prefixes and our tokens are far shorter
+# What the OAI-PMH schema accepts in the attributes of <request> (oai-pmh-2.0.xsd).
+_ECHO = {
+    "metadataPrefix": re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$"),
+    "set": re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$"),
+    "identifier": re.compile(r"^\S+$"),
+    "from": re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$"),
+    "until": re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$"),
+    "resumptionToken": re.compile(r"^\S+$"),
+}
 _SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 EARLIEST = "2026-01-01T00:00:00Z"
 
@@ -168,20 +181,30 @@ class Repository:
         etree.SubElement(root, f"{{{OAI}}}responseDate").text = _stamp(now)
         request = etree.SubElement(root, f"{{{OAI}}}request")
         request.text = self.oai_url
+        verb, args = None, {}
         try:
             verb, args = self._check(params)
-            for key, value in sorted(args.items()):
-                request.set(key, value)
-            request.set("verb", verb)
-            body = getattr(self, f"_{verb}")(args)
+            body = getattr(self, f"_{verb}")(dict(args))
             root.append(body)
         except OaiError as exc:
             error = etree.SubElement(root, f"{{{OAI}}}error", code=exc.code)
-            error.text = str(exc)
+            error.text = _UNSAFE.sub("\ufffd", str(exc))
+            if exc.code in ("badVerb", "badArgument"):
+                verb = None  # the protocol: only the base URL echoes a request it refused
+        if verb is not None:
+            # Only what the schema allows: a value it would reject (a cannotDisseminateFormat
+            # prefix with a space, say) makes the whole answer invalid, so it is left out.
+            for key, value in sorted(args.items()):
+                if _ECHO[key].match(value):
+                    request.set(key, value)
+            request.set("verb", verb)
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
     def _check(self, params: dict[str, list[str]]) -> tuple[str, dict[str, str]]:
         verbs = params.get("verb", [])
+        if any(_UNSAFE.search(key) or len(key) > MAX_ARGUMENT for key in params):
+            raise OaiError("badArgument", "an argument name contains a control character or is "
+                           "too long")
         if len(verbs) != 1 or verbs[0] not in VERBS:
             raise OaiError("badVerb", "verb is missing, repeated or not one of "
                            + ", ".join(VERBS))
@@ -195,7 +218,13 @@ class Repository:
                 raise OaiError("badArgument", f"{verb} takes no argument {key!r}")
             if len(values) != 1:
                 raise OaiError("badArgument", f"argument {key!r} is repeated")
-            args[key] = values[0]
+            value = values[0]
+            if _UNSAFE.search(value):
+                raise OaiError("badArgument", f"argument {key!r} contains a control character")
+            if key != "resumptionToken" and len(value) > MAX_ARGUMENT:
+                raise OaiError("badArgument", f"argument {key!r} is longer than {MAX_ARGUMENT} "
+                               "characters")
+            args[key] = value
         if "resumptionToken" in args:
             if set(args) != {"resumptionToken"}:
                 raise OaiError("badArgument", "resumptionToken is an exclusive argument")
@@ -341,6 +370,15 @@ def _encode_token(args: dict[str, str], offset: int) -> str:
 
 
 def _decode_token(token: str) -> tuple[dict[str, str], int]:
+    """The arguments and offset a token of ours encodes; badResumptionToken for anything else.
+
+    A token is the client's text: it is length-capped before decoding, and a JSON document
+    nested too deeply for the parser (RecursionError) is just another bad token.
+    """
+    shown = repr(token[:40]) + ("…" if len(token) > 40 else "")
+    if len(token) > MAX_ARGUMENT:
+        raise OaiError("badResumptionToken", f"{shown} is longer than any resumptionToken of "
+                       "this repository")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = json.loads(raw)
@@ -350,6 +388,6 @@ def _decode_token(token: str) -> tuple[dict[str, str], int]:
                 or set(args) - {"metadataPrefix", "from", "until", "set"}:
             raise ValueError("bad fields")
         return {str(k): str(v) for k, v in args.items()}, offset
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise OaiError("badResumptionToken", f"{token!r} is not a resumptionToken of this "
+    except (ValueError, KeyError, TypeError, RecursionError, binascii.Error):
+        raise OaiError("badResumptionToken", f"{shown} is not a resumptionToken of this "
                        "repository") from None
