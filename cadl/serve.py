@@ -25,7 +25,8 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from kernel.errors import ConfigError
+from kernel.errors import ConfigError, UnsafePath
+from kernel.paths import inside
 from kernel.settings import Settings
 from publication.oai import Repository
 from publication.portal_files import base_url
@@ -70,13 +71,17 @@ def public_url(settings: Settings, host: str, port: int) -> str:
 
 
 def _inside(root: Path, key: str) -> Path | None:
-    """The file for `key` under the folder `root` if it resolves inside it, else None."""
+    """The file for `key` in the folder `root`, or None if missing or not inside it.
+
+    kernel.paths.inside resolves symbolic links: one leading out of the access folder is
+    refused here, not followed.
+    """
     try:
-        path = (root / key).resolve(strict=True)
-    except (OSError, RuntimeError):  # missing, or a symlink loop
+        path = inside(root, key)
+    except UnsafePath as exc:
+        log.warning("refused %r: %s", key, exc)
         return None
-    if not path.is_relative_to(root.resolve()):
-        log.warning("refused %r: it resolves outside the access folder, to %s", key, path)
+    except (OSError, RuntimeError):  # a symlink loop
         return None
     return path if path.is_file() else None
 
