@@ -195,6 +195,24 @@ def test_a_deeply_nested_resumption_token_is_a_bad_resumption_token(site, schema
     assert text.endswith("… is longer than any resumptionToken of this repository")
 
 
+def test_a_token_nested_past_the_recursion_limit_is_a_bad_token_even_uncapped(monkeypatch,
+                                                                             tmp_path, schema):
+    """The length cap stops deep tokens first; without it the parser's RecursionError is
+    still a badResumptionToken, not a dropped connection."""
+    import publication.oai as oai
+    from preservation.folder import FolderStorage
+
+    monkeypatch.setattr(oai, "MAX_ARGUMENT", 10**6)
+    repository = oai.Repository(FolderStorage(tmp_path), PUBLIC, f"{PUBLIC}/oai",
+                                "cadl.example.org", "a@example.org")
+    root = etree.fromstring(repository.handle({"verb": ["ListRecords"],
+                                               "resumptionToken": [_token(20_000)]}))
+    assert schema.validate(root), schema.error_log
+    code, text = _error(root)
+    assert code == "badResumptionToken" and text.endswith("is not a resumptionToken of this "
+                                                          "repository")
+
+
 # -- HTTP framing ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("length, status", [

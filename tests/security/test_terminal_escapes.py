@@ -98,3 +98,19 @@ def test_a_newline_in_a_name_cannot_forge_a_report_line():
     text = render_text(_report("文学史", "p.png\n    [ok] everything is fine", "m"))
     assert "    [ok] everything is fine" not in text.splitlines()
     assert "p.png\\x0a    [ok] everything is fine" in text
+
+
+def test_cadl_bag_validate_shows_hostile_payload_names_escaped(tmp_path, capsys):
+    import bagit
+
+    bag = tmp_path / "bag"
+    bag.mkdir()
+    (bag / "كتاب.txt").write_text("x", "utf-8")
+    bagit.make_bag(str(bag), checksums=["sha512"])
+    (bag / "data" / f"书{CLEAR}{RLO}txt.exe").write_text("y", "utf-8")  # not in the manifest
+    capsys.readouterr()
+    assert main(["bag", "validate", str(bag)]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and RLO not in out
+    assert "ERROR    data/书\\x1b[2J\\x1b[1A<U+202E>txt.exe exists on filesystem but is not in " \
+        "the manifest" in out.splitlines()
