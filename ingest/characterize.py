@@ -189,6 +189,10 @@ def characterize_file(path: Path, max_pixels: int) -> Characteristics | str:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
             Image.DecompressionBombError) as exc:
         return f"not a readable {fmt} image ({exc}): rescan or re-export the page"
+    except Exception as exc:  # noqa: BLE001 - a hostile header can raise anything in a decoder
+        # (struct.error, IndexError, ZeroDivisionError, …): still a page problem, not a crash.
+        return (f"not a readable {fmt} image ({type(exc).__name__}: {exc}): rescan or re-export "
+                "the page")
     sha512, md5, size = _digests(path)
     return Characteristics(
         format=fmt, mimetype=MIMETYPES[fmt], puid=puid, width=width, height=height,

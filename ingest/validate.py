@@ -167,8 +167,8 @@ def _read_pages(batch_dir: Path, item: Item, report: ValidationReport,
                        item_id=item.item_id)
         return
     for seq, name in enumerate(sorted(names, key=natural_key), start=1):
-        page = characterize(inside(folder, name), f"{item.item_id}/{name}", seq, report, item.item_id,
-                            settings)
+        page = characterize(inside(folder, name), f"{item.item_id}/{name}", seq, report,
+                            item.item_id, settings)
         if page is not None:
             item.pages.append(page)
 

@@ -135,8 +135,8 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
                 pages,
             ))
         pdf_name = f"{item.item_id}.pdf"
-        item_pdf.build_pdf([(inside(batch_dir, p.path), hocr) for p, (_, hocr) in zip(pages, results)],
-                           staging / pdf_name)
+        item_pdf.build_pdf([(inside(batch_dir, p.path), hocr)
+                            for p, (_, hocr) in zip(pages, results)], staging / pdf_name)
         shutil.rmtree(staging / ".raw")
         record = ItemOcr(item_id=item.item_id, engine_version=engine_version, models=used,
                          page_segmentation=psm, pages=[page for page, _ in results], pdf=pdf_name,

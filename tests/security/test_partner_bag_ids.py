@@ -25,7 +25,8 @@ def _partner_bag(root, settings, name="partner-001"):
     """A bag made by bagit-python around a batch with two good items and three hostile rows."""
     staging = root / "partner-staging"
     rows = [{"item_id": "ar-1", "languages": "ar", "title": "مخطوطة عربية"},
-            {"item_id": "zh-1", "languages": "zh-Hant", "title": "古籍", "reading_direction": "ttb"},
+            {"item_id": "zh-1", "languages": "zh-Hant", "title": "古籍",
+             "reading_direction": "ttb"},
             {"item_id": "../../victim", "languages": "ar", "title": "x"},
             {"item_id": str(root / "created-by-partner"), "languages": "ar", "title": "x"},
             {"item_id": "..", "languages": "zh-Hans", "title": "x"}]

@@ -26,7 +26,8 @@ NOW = pipeline._now()
 RULE = "1–64 characters of A-Z a-z 0-9 . _ - (and may not start with a dot)"
 GOOD_AR = {"item_id": "ar-1", "languages": "ar", "title": "كتاب الأدب"}
 GOOD_ZH = {"item_id": "zh-1", "languages": "zh-Hans", "title": "文学史"}
-NFC, NFD = unicodedata.normalize("NFC", "صفحة-é.png"), unicodedata.normalize("NFD", "第1页-é.png")
+NFC = unicodedata.normalize("NFC", "صفحة-é.png")
+NFD = unicodedata.normalize("NFD", "第1页-é.png")
 
 
 def _row(item_id: str, title: str = "عنوان") -> dict:
