@@ -15,6 +15,7 @@ from batchmaker import make_batch, page_bytes
 from pydantic import ValidationError
 
 from cadl import pipeline
+from cadl.report import write_report
 from ingest import custody
 from ingest.models import Batch, Item, Page
 from ingest.validate import validate_batch
@@ -117,6 +118,11 @@ def test_the_pipeline_plans_good_items_and_quarantines_path_rows_as_rows(tmp_pat
     assert ("[error] manifest.csv line 4: item_id '../../victim' is not "
             f"{RULE}; the row is not processed") in text
     assert not (first / "files").exists()  # nothing is copied for a row that names no folder
+    written = write_report(plan, "r1", settings, finished=NOW)
+    text = Path(written["report_text"]).read_text("utf-8")
+    assert (f"  [error] manifest.csv line 5: item_id '../outside' is not {RULE}; the row is not "
+            "processed") in text
+    assert f"  manifest.csv line 4 is not an item; quarantined: {first}" in text
     assert fingerprint(tmp_path) == before
     assert not (tmp_path / "absolute-target").exists()
 
