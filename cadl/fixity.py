@@ -48,7 +48,7 @@ def plan(items: list[str] | None = None, *, logical_date=None, slice_spec: str |
     slice.
     """
     from preservation.audit import day_slice, item_slice, list_items
-    from preservation.storage import open_storage
+    from preservation.backends import open_storage
 
     settings = settings or get_settings()
     if items:
@@ -75,7 +75,7 @@ def run(audit_plan: dict, *, repair: bool = True, settings: Settings | None = No
     missing, altered or unexpected.
     """
     from preservation.audit import audit, write_report
-    from preservation.storage import open_replica, open_storage
+    from preservation.backends import open_replica, open_storage
 
     settings = settings or get_settings()
     started = _now()
@@ -101,8 +101,8 @@ def run(audit_plan: dict, *, repair: bool = True, settings: Settings | None = No
 
 def versions(item_id: str, settings: Settings | None = None) -> list[dict]:
     """Every version of an item in preservation storage, oldest first, with its marker facts."""
-    from preservation.deposit import list_versions, read_marker
-    from preservation.storage import open_storage
+    from preservation.versions import list_versions, read_marker
+    from preservation.backends import open_storage
 
     settings = settings or get_settings()
     storage = open_storage(settings.preservation_url, settings)

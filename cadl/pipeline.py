@@ -1,9 +1,11 @@
-"""The stages of `ingest_batch`, one function per DAG task, each taking and returning small JSON.
+"""The tasks of `ingest_batch`, one function per DAG task, each taking and returning small JSON.
 
-This module only orchestrates: the work itself lives in `ingest`, `ocr`, `metadata` and
-`preservation`. Each per-item stage records what it did in the item's `state.json` in the work
-folder, so the report can tell what happened to every item even when a task failed and left
-no XCom behind.
+This module only orchestrates: it plans the batch (`validate`), groups items into work units,
+runs a per-item stage over a unit (`run_stage`, the stages themselves are in `cadl.stages`),
+rebuilds the catalogue, writes the report and releases the batch. The work itself lives in
+`ingest`, `ocr`, `metadata`, `preservation` and `publication`. Each per-item stage records what
+it did in the item's `state.json` in the work folder, so the report can tell what happened to
+every item even when a task failed and left no XCom behind.
 
 An item whose latest verified version in preservation storage has the same fingerprint (same
 pages, same manifest row, same OCR engine and models) is not processed again: a rerun of a
@@ -26,59 +28,22 @@ from kernel.ids import check_id
 from kernel.paths import inside
 from kernel.settings import Settings, get_settings
 from ingest.models import Batch, Item, ValidationReport, where
+from cadl.stages import (
+    Unit,
+    deposit,
+    describe,
+    now,
+    ocr,
+    package,
+    publish,
+    read_json,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
 ROWS_QUARANTINED = "rows_quarantined.json"
 ID_NAMESPACE = uuid.UUID("6f1c0a3e-54a4-4c33-9d8e-2f0b1f6f0c11")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-
-
-def _write_json(path: Path, data) -> None:
-    """Write JSON atomically: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), "utf-8")
-    tmp.replace(path)
-
-
-def _read_json(path: Path):
-    return json.loads(path.read_text("utf-8"))
-
-
-class Unit:
-    """Where one item's intermediate files live: `<work_dir>/<batch_id>/<item_id>/`.
-
-    The ids arrive as JSON from another task, so they are checked again here (InvalidId) and
-    the folders built through `inside` (UnsafePath): a unit can only name a folder of its own.
-    """
-
-    def __init__(self, data: dict, settings: Settings):
-        self.data = data
-        self.batch_id = check_id(data["batch_id"], "batch_id")
-        self.item_id = check_id(data["item_id"], "item_id")
-        self.batch_work = inside(settings.work_dir, self.batch_id)
-        self.dir = inside(self.batch_work, self.item_id)
-        self.state_path = self.dir / "state.json"
-
-    def batch(self) -> Batch:
-        return Batch.model_validate(_read_json(self.batch_work / "batch.json"))
-
-    def item(self) -> Item:
-        return self.batch().item(self.item_id)
-
-    def state(self) -> dict:
-        return _read_json(self.state_path) if self.state_path.exists() else {}
-
-    def record(self, stage: str, started: dt.datetime, **facts) -> dict:
-        state = self.state()
-        state.setdefault("stages", {})[stage] = {
-            "started": started.isoformat(), "finished": _now().isoformat(), **facts}
-        _write_json(self.state_path, state)
-        return state
 
 
 # --- validate ----------------------------------------------------------------------------------
@@ -127,8 +92,8 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     batch: those items are reported as invalid and the others proceed.
     """
     from ingest.validate import READY
-    from preservation.deposit import latest_version
-    from preservation.storage import open_storage
+    from preservation.versions import latest_version
+    from preservation.backends import open_storage
 
     settings = settings or get_settings()
     path = Path(batch_dir).absolute()
@@ -148,24 +113,24 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     if report.changed_files:
         from ingest.custody import record_deferred
 
-        record_deferred(path, run_id, report.changed_files, settings, _now())
+        record_deferred(path, run_id, report.changed_files, settings, now())
         raise BatchNotReady(f"{path}: files changed while the batch was read "
                             f"({', '.join(report.changed_files[:5])}); it is left for a "
                             "later run, once the copy into the landing zone is complete")
-    _write_json(batch_work / "validation.json", report.model_dump(mode="json"))
+    write_json(batch_work / "validation.json", report.model_dump(mode="json"))
     quarantine_record = batch_work / "quarantine.json"
     quarantine_record.unlink(missing_ok=True)
     if batch is not None:
-        _write_json(batch_work / "batch.json", batch.model_dump(mode="json"))
+        write_json(batch_work / "batch.json", batch.model_dump(mode="json"))
     if batch is None or not batch.items:
         from cadl.report import write_report
         from ingest.custody import quarantine_batch
 
         where = quarantine_batch(path, [p.model_dump() for p in report.problems], settings,
-                                 _now())
-        _write_json(quarantine_record, {"quarantine": str(where)})
+                                 now())
+        write_json(quarantine_record, {"quarantine": str(where)})
 
-        write_report(None, run_id, settings, finished=_now(), batch_id=path.name)
+        write_report(None, run_id, settings, finished=now(), batch_id=path.name)
         raise BatchInvalid(_summary(report), report)
     _quarantine_rows(path, batch_work, report, settings)
 
@@ -180,7 +145,7 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
 
             unit["action"] = "skip"
             where = quarantine_item(Path(batch.path), item.model_dump(mode="json"), problems,
-                                    settings, _now())
+                                    settings, now())
             state = {"status": "quarantined", "quarantine": str(where), "problems": problems}
         else:
             fp = fingerprint(item, profile)
@@ -194,11 +159,11 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
         item_dir = inside(batch_work, item.item_id)
         if item_dir.exists():
             shutil.rmtree(item_dir)  # leftovers of an earlier run of the same batch
-        _write_json(item_dir / "state.json", state)
+        write_json(item_dir / "state.json", state)
         units.append(unit)
     log.info("batch %s planned: %s", batch.batch_id,
              {a: sum(u["action"] == a for u in units) for a in ("process", "reuse", "skip")})
-    return {"batch_id": batch.batch_id, "batch_dir": str(path), "started": _now().isoformat(),
+    return {"batch_id": batch.batch_id, "batch_dir": str(path), "started": now().isoformat(),
             "units": units, "work_units": work_units(batch, units, settings.unit_pages)}
 
 
@@ -215,9 +180,9 @@ def _quarantine_rows(path: Path, batch_work: Path, report: ValidationReport,
     rows = []
     for line in report.rejected_rows:
         problems = [p.model_dump() for p in report.problems if p.row == line]
-        where_to = quarantine_row(path, line, problems, settings, _now())
+        where_to = quarantine_row(path, line, problems, settings, now())
         rows.append({"row": line, "quarantine": str(where_to)})
-    _write_json(batch_work / ROWS_QUARANTINED, rows)
+    write_json(batch_work / ROWS_QUARANTINED, rows)
 
 
 def work_units(batch: Batch, units: list[dict], unit_pages: int) -> list[dict]:
@@ -273,160 +238,6 @@ def _summary(report: ValidationReport) -> str:
     return "\n".join(lines)
 
 
-# --- per item ----------------------------------------------------------------------------------
-
-def ocr(unit_data: dict, settings: Settings | None = None) -> dict:
-    """Recognise every page of one item: ALTO, hOCR, text per page and a searchable PDF."""
-    from ocr.recognize import ocr_item
-
-    if unit_data["action"] != "process":
-        return unit_data
-    settings = settings or get_settings()
-    unit, started = Unit(unit_data, settings), _now()
-    item, batch = unit.item(), unit.batch()
-    result = ocr_item(item, Path(batch.path), unit.dir / "ocr", settings)
-    unit.record("ocr", started, engine=f"tesseract {result.engine_version}",
-                pages=len(result.pages))
-    return unit_data
-
-
-def bag_payload(unit: Unit, item: Item, batch: Batch) -> list[tuple[Path, str, str, int | None]]:
-    """Every payload file of the item's bag: (source, path under data/, METS group, page seq).
-
-    Bag paths are safe ASCII derived from the page sequence; the scanned Unicode file names
-    stay in METS and PREMIS (originalName).
-    """
-    ocr_dir = unit.dir / "ocr"
-    payload = []
-    for page in item.pages:
-        payload.append((inside(batch.path, page.path),
-                        f"masters/{page.master_name}", "masters", page.seq))
-        for suffix, group in ((".alto.xml", "alto"), (".hocr", "hocr"), (".txt", "text")):
-            payload.append((ocr_dir / f"{page.stem}{suffix}", f"ocr/{page.stem}{suffix}",
-                            group, page.seq))
-        # The page's search variant (Chinese in the other script, Arabic normalised), if any.
-        if (ocr_dir / f"{page.stem}.search.txt").is_file():
-            payload.append((ocr_dir / f"{page.stem}.search.txt", f"ocr/{page.stem}.search.txt",
-                            "search", page.seq))
-    payload.append((ocr_dir / "ocr.json", "ocr/ocr.json", "ocr-summary", None))
-    payload.append((inside(ocr_dir, f"{item.item_id}.pdf"), f"{item.item_id}.pdf", "pdf", None))
-    # Thumbnails are made in `describe` (the METS lists them) and published from the bag.
-    payload += [(unit.dir / "thumbnails" / f"{page.stem}.jpg", f"thumbnails/{page.stem}.jpg",
-                 "thumbnails", page.seq) for page in item.pages]
-    return payload
-
-
-def describe(unit_data: dict, settings: Settings | None = None) -> dict:
-    """Write the item's METS (MODS, PREMIS, fileSec, structMaps) and validate it offline."""
-    from ingest.images import use_pixel_limit
-    from ocr.alto_upgrade import upgrade_alto_file
-    from metadata.describe import describe_item
-    from publication.publish import make_thumbnail
-
-    if unit_data["action"] != "process":
-        return unit_data
-    settings = settings or get_settings()
-    unit, started = Unit(unit_data, settings), _now()
-    item, batch = unit.item(), unit.batch()
-    state = unit.state()
-    use_pixel_limit(settings.max_image_pixels)  # pages validation accepted are all readable
-    for page in item.pages:
-        make_thumbnail(inside(batch.path, page.path), unit.dir / "thumbnails" / f"{page.stem}.jpg",
-                       settings.thumbnail_px)
-    payload = bag_payload(unit, item, batch)
-    for src, _, group, _ in payload:
-        if group == "alto":
-            upgrade_alto_file(src)  # tesseract writes ALTO 3; packages hold ALTO 4.4
-    summary = _read_json(unit.dir / "ocr" / "ocr.json")
-    mets = describe_item(
-        item=item, batch=batch, payload=payload, ocr_summary=summary,
-        ocr_stage=state["stages"]["ocr"], software_version=__version__, created=_now(),
-    )
-    (unit.dir / "mets.xml").write_bytes(mets)
-    unit.record("describe", started, mets_bytes=len(mets))
-    return unit_data
-
-
-def package(unit_data: dict, settings: Settings | None = None) -> dict:
-    """Build and validate the item's BagIt 1.0 bag from a copy of masters and derivatives.
-
-    The METS is the tag file `mets.xml` at the bag root, beside `premis-events.xml` (the bagging
-    event); the bag must pass bagit-python and our BagIt profile (config/bagit-profile.json).
-    """
-    from metadata.premis import BAGGING_EVENTS_FILE, bagging_record
-    from preservation.bag import assert_valid_bag, build_bag
-    from preservation.bagprofile import assert_profile
-
-    if unit_data["action"] != "process":
-        return unit_data
-    settings = settings or get_settings()
-    unit, started = Unit(unit_data, settings), _now()
-    item, batch = unit.item(), unit.batch()
-    bag_dir = inside(unit.dir, "bag", item.item_id)
-    if bag_dir.exists():
-        shutil.rmtree(bag_dir)  # an earlier attempt of this task; rebuilt from sources
-    payload = [(src, rel) for src, rel, _, _ in bag_payload(unit, item, batch)]
-    events = unit.dir / BAGGING_EVENTS_FILE
-    events.write_bytes(bagging_record(item.item_id, _now(), __version__))
-    tag_files = [(unit.dir / "mets.xml", "mets.xml"), (events, BAGGING_EVENTS_FILE)]
-    build_bag(bag_dir, payload, {
-        "Source-Organization": settings.source_organization,
-        "External-Identifier": item.item_id,
-        "External-Description": item.title,
-        "Bag-Group-Identifier": batch.batch_id,
-        "Internal-Sender-Identifier": f"{batch.batch_id}/{item.item_id}",
-    }, tag_files=tag_files)
-    assert_valid_bag(bag_dir)
-    assert_profile(bag_dir)
-    unit.record("package", started, bag=str(bag_dir))
-    return unit_data
-
-
-def deposit(unit_data: dict, settings: Settings | None = None) -> dict:
-    """Upload the bag to preservation storage, verify every object, then mark it complete."""
-    from preservation.deposit import deposit_bag
-    from preservation.storage import open_replica, open_storage
-
-    if unit_data["action"] != "process":
-        return unit_data
-    settings = settings or get_settings()
-    unit, started = Unit(unit_data, settings), _now()
-    storage = open_storage(settings.preservation_url, settings)
-    result = deposit_bag(inside(unit.dir, "bag", unit.item_id), storage, unit.item_id,
-                         unit.state()["fingerprint"], _now(), replica=open_replica(settings),
-                         reread=settings.deposit_verify == "reread")
-    facts = {"version": result.version, "prefix": result.prefix, "new": result.new}
-    if result.replica_uri:
-        facts["replica"] = result.replica_uri
-    state = unit.record("deposit", started, **facts)
-    state["deposit"] = facts
-    _write_json(unit.state_path, state)
-    return unit_data
-
-
-def publish(unit_data: dict, settings: Settings | None = None) -> dict:
-    """Publish the item's access package from its verified preserved copy, if rights allow.
-
-    Restricted and embargoed items stay preserved only; if an earlier version of one was
-    published, it is withdrawn from the access location.
-    """
-    from publication import access
-
-    if unit_data["action"] == "skip":
-        return unit_data
-    settings = settings or get_settings()
-    unit, started = Unit(unit_data, settings), _now()
-    item, batch, state = unit.item(), unit.batch(), unit.state()
-    outcome = access.publish_preserved(item, batch.batch_id, state["deposit"],
-                                       state["fingerprint"], unit.dir / "access", settings,
-                                       today=started.date())
-    state = unit.record("publish", started, **outcome)
-    state.update(status=outcome["status"], access=outcome.get("access"),
-                 bag=outcome["bag"], pages=outcome["pages"])
-    _write_json(unit.state_path, state)
-    return unit_data
-
-
 STAGES = {"ocr": ocr, "describe": describe, "package": package, "deposit": deposit,
           "publish": publish}
 
@@ -461,7 +272,7 @@ def run_stage(stage: str, work_unit: dict, settings: Settings | None = None) -> 
                 "severity": "error", "file": "", "row": None, "item_id": unit.item_id,
                 "message": f"stopped at stage {stage!r}: {type(exc).__name__}: {exc}"})
             state["failed_stage"] = stage
-            _write_json(unit.state_path, state)
+            write_json(unit.state_path, state)
 
     busy = [u for u in todo if u["action"] == "process"] if stage == "ocr" else []
     if len(busy) > 1:
@@ -482,15 +293,15 @@ def run_stage(stage: str, work_unit: dict, settings: Settings | None = None) -> 
 def catalogue(settings: Settings | None = None) -> str:
     """Rebuild the portals' catalogue from every published item's entry."""
     from publication.publish import write_catalogue
-    from preservation.storage import open_storage
+    from preservation.backends import open_storage
 
     from publication.feed import refresh
     from publication.portal_files import base_url
 
     settings = settings or get_settings()
     access = open_storage(settings.access_url, settings)
-    uri = write_catalogue(access, _now())
-    refresh(access, _now(), base_url(settings))  # per-portal catalogues and change feeds
+    uri = write_catalogue(access, now())
+    refresh(access, now(), base_url(settings))  # per-portal catalogues and change feeds
     return uri
 
 
@@ -500,7 +311,7 @@ def lift_embargoes(today: dt.date | None = None, settings: Settings | None = Non
     from publication.embargo import lift_embargoes as lift
 
     settings = settings or get_settings()
-    today = today or _now().date()
+    today = today or now().date()
     scratch = Path(settings.work_dir) / "lift-embargoes" / today.isoformat()
     result = lift(settings, today, scratch)
     shutil.rmtree(scratch, ignore_errors=True)
@@ -518,7 +329,7 @@ def report(plan: dict, run_id: str, settings: Settings | None = None) -> dict:
     from cadl.report import write_report
 
     settings = settings or get_settings()
-    written = write_report(plan, run_id, settings, finished=_now())
+    written = write_report(plan, run_id, settings, finished=now())
     failed = written["summary"].get("failed", 0)
     if failed:
         raise ItemsFailed(f"{failed} item(s) of batch {plan['batch_id']} failed; the report "
@@ -539,9 +350,9 @@ def release(batch_dir: str, run_id: str, requested: bool = False,
     settings = settings or get_settings()
     path = Path(batch_dir).absolute()
     report_path = inside(settings.reports_dir, check_id(path.name, "batch_id"), "report.json")
-    report_data = _read_json(report_path) if report_path.exists() else {}
+    report_data = read_json(report_path) if report_path.exists() else {}
     if not requested:
         return {"decision": "kept", "reason": "release not requested for this run"}
     if report_data.get("run_id") != run_id:
         return {"decision": "kept", "reason": f"no report of run {run_id} for {path.name}"}
-    return release_batch(path, report_data, settings, _now())
+    return release_batch(path, report_data, settings, now())

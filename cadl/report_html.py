@@ -129,7 +129,7 @@ class Fetcher:
 
     def _storages(self):
         if self._stores is None:
-            from preservation.storage import open_storage
+            from preservation.backends import open_storage
 
             self._stores = []
             for url in dict.fromkeys((self.settings.preservation_url, self.settings.access_url)):

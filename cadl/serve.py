@@ -30,8 +30,9 @@ from kernel.paths import inside
 from kernel.settings import Settings
 from publication.oai import Repository
 from publication.portal_files import base_url
+from preservation.backends import open_storage
 from preservation.folder import FolderStorage
-from preservation.storage import Storage, open_storage, validate_key
+from preservation.storage import Storage, validate_key
 
 log = logging.getLogger(__name__)
 

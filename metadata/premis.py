@@ -6,6 +6,10 @@ and agent types come from the Library of Congress vocabularies
 (https://id.loc.gov/vocabulary/preservation/eventType, .../agentType), so other repositories read
 our records without a crosswalk. Event identifiers are UUIDs from an injected factory, so tests
 and golden files can fix them.
+
+Over 400 lines on purpose: about 80 of them are the Library of Congress vocabularies (event and
+agent types, agent roles) the builders check against, and objects, events, agents, rights and the
+standalone event records are one schema's parts that share the same element builders.
 """
 
 import re

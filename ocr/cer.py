@@ -1,6 +1,7 @@
 """Character error rate, the figure the OCR acceptance threshold is stated in.
 
-CER = edit distance (insertions + deletions + substitutions) / length of the reference, both
+CER = edit distance (insertions + deletions + substitutions, counted by rapidfuzz's Levenshtein
+distance over code points) / length of the reference, both
 texts normalised first: NFC, every run of whitespace (line breaks included) made one space, and
 whitespace between two CJK characters removed, since Chinese is written without spaces and
 tesseract inserts them at random. Arabic and Latin keep their word spaces: a lost space there
@@ -9,6 +10,8 @@ is a real error.
 
 import re
 import unicodedata
+
+from rapidfuzz.distance import Levenshtein
 
 from ocr.text import squeeze_cjk_spaces
 
@@ -22,23 +25,6 @@ def normalize_for_cer(text: str) -> str:
     return squeeze_cjk_spaces(text)
 
 
-def levenshtein(a: str, b: str) -> int:
-    """Edit distance between two strings (two-row dynamic programme, O(len(a)·len(b)))."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, start=1):
-        current = [i]
-        for j, char_b in enumerate(b, start=1):
-            current.append(min(
-                previous[j] + 1,  # deletion
-                current[j - 1] + 1,  # insertion
-                previous[j - 1] + (char_a != char_b),  # substitution
-            ))
-        previous = current
-    return previous[-1]
-
-
 def cer(reference: str, hypothesis: str) -> float:
     """Character error rate of `hypothesis` against `reference`, as a fraction (0.05 = 5%).
 
@@ -48,4 +34,4 @@ def cer(reference: str, hypothesis: str) -> float:
     hyp = normalize_for_cer(hypothesis)
     if not ref:
         raise ValueError("CER is undefined for an empty reference text")
-    return levenshtein(ref, hyp) / len(ref)
+    return Levenshtein.distance(ref, hyp) / len(ref)

@@ -36,8 +36,8 @@ from pydantic import BaseModel
 from kernel import __version__
 from kernel.errors import DepositVerificationFailed, MetadataInvalid
 from metadata.premis import Agent, Event, package_event_record
-from preservation.deposit import MARKER, list_versions, version_prefix
 from preservation.storage import Storage
+from preservation.versions import MARKER, list_versions, version_prefix
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 from kernel.errors import DepositVerificationFailed
 from preservation.bag import payload_manifest, tag_manifest
-from preservation.deposit import (
+from preservation.storage import ObjectInfo, Storage, file_sha512
+from preservation.versions import (
     MARKER,
-    _BagFile,
+    StoredFile,
     read_marker,
     store_version,
     version_prefix,
 )
-from preservation.storage import ObjectInfo, Storage, file_sha512
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def replicate_version(
                           and replica.sha512(key) == obj["sha512"])
                 if not intact:
                     fetch_verified(primary, key, obj["sha512"], path)
-            files.append(_BagFile(obj["key"], path, obj["sha512"], obj["size"]))
+            files.append(StoredFile(obj["key"], path, obj["sha512"], obj["size"]))
         uploaded = store_version(replica, prefix, files, reread=reread)
     replica.put_bytes(prefix + MARKER, body)
     log.info("replicated %s to %s: %d objects uploaded", prefix, replica.url, uploaded)

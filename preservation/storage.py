@@ -2,7 +2,9 @@
 
 Two backends satisfy it: a folder on a local or mounted disk (`file:///abs/folder`, see
 `preservation.folder`) and any S3-compatible server (`s3://bucket/prefix`, see `preservation.s3`).
-Code above this module never knows which one it has, so the same deposit and publish logic runs
+This module knows neither: both import it, and `preservation.backends.open_storage` chooses one by
+the URL's scheme, so the interface never imports its implementations. Code above never knows
+which one it has, so the same deposit and publish logic runs
 against a laptop folder in development and SeaweedFS / Garage / Ceph / AWS in production.
 
 Keys are plain ASCII paths (`items/b001-0001/v0001/bag/data/masters/p0001.tif`). The original,
@@ -18,13 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterator, Protocol, runtime_checkable
-from urllib.parse import unquote, urlsplit
-
-from kernel.errors import ConfigError
-
-if TYPE_CHECKING:
-    from kernel.settings import Settings
+from typing import BinaryIO, Iterator, Protocol, runtime_checkable
 
 CHUNK = 1024 * 1024  # bytes read at a time when hashing or copying: memory stays bounded
 
@@ -169,63 +165,3 @@ def file_sha512(path: Path) -> str:
     """Hex SHA-512 of a local file, read in bounded chunks."""
     with open(path, "rb") as stream:
         return stream_sha512(stream)
-
-
-def open_replica(settings: "Settings", *, create_bucket: bool = False) -> Storage | None:
-    """The optional second preservation location (CADL_REPLICA_URL), or None when unset.
-
-    The replica gets the same object lock as the preservation location: it is a preservation
-    copy too.
-    """
-    url = settings.replica_url
-    if not url:
-        return None
-    if url == settings.preservation_url:
-        raise ConfigError("CADL_REPLICA_URL is the same location as CADL_PRESERVATION_URL; "
-                          "a replica must be another bucket, endpoint or folder")
-    if urlsplit(url).scheme != "s3":
-        return open_storage(url, settings, create_bucket=create_bucket)
-    from preservation.s3 import S3Storage
-
-    own = settings.model_copy(update={
-        "s3_endpoint_url": settings.replica_endpoint_url or settings.s3_endpoint_url,
-        "aws_conn_id": settings.replica_aws_conn_id or settings.aws_conn_id,
-    })
-    return S3Storage.from_url(url, own, create_bucket=create_bucket,
-                              lock_mode=settings.object_lock_mode,
-                              lock_days=settings.object_lock_days
-                              if settings.object_lock_mode else 0)
-
-
-def open_storage(url: str, settings: "Settings", *, create_bucket: bool = False) -> Storage:
-    """Open the storage at `url` (`file:///abs/folder` or `s3://bucket/prefix`).
-
-    A folder is created if missing, so a fresh checkout runs without setup. An S3 bucket is not:
-    a missing bucket raises ConfigError naming it, because creating buckets is an
-    administrator's decision (policies, versioning, object lock); `create_bucket=True` is for tests
-    and development servers only. Raises ConfigError for any other URL.
-    """
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        if parts.netloc not in ("", "localhost"):
-            raise ConfigError(f"storage URL {url!r}: use file:///absolute/folder (no host name)")
-        folder = Path(unquote(parts.path))
-        if not folder.is_absolute():
-            raise ConfigError(f"storage URL {url!r}: the folder must be an absolute path")
-        from preservation.folder import FolderStorage
-
-        return FolderStorage(folder)
-    if parts.scheme == "s3":
-        from preservation.s3 import S3Storage
-
-        # Object lock applies to the preservation location only: the access location must let
-        # publish replace and withdraw files.
-        locked = url == settings.preservation_url and bool(settings.object_lock_mode)
-        return S3Storage.from_url(
-            url, settings, create_bucket=create_bucket,
-            lock_mode=settings.object_lock_mode if locked else None,
-            lock_days=settings.object_lock_days if locked else 0,
-        )
-    raise ConfigError(
-        f"storage URL {url!r} is not supported: use file:///absolute/folder or s3://bucket/prefix"
-    )

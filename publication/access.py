@@ -13,9 +13,11 @@ from pathlib import Path
 from kernel.paths import inside
 from kernel.settings import Settings
 from ingest.models import Item
-from preservation.deposit import latest_version
+from preservation.backends import open_storage
+from preservation.storage import Storage
+from preservation.versions import latest_version
 from publication.publish import publish_item, withdraw_item
-from preservation.storage import Storage, open_storage
+from publication.rights import effective_item, write_record
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +78,6 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     status is "published" when the item's rights allow it on `today`, else "preserved" (and
     any earlier publication of the item is withdrawn).
     """
-    from publication.embargo import effective_item, write_record
-
     item = effective_item(item, settings)  # rights decided after ingest win (issue 7)
     preservation = open_storage(settings.preservation_url, settings)
     access = open_storage(settings.access_url, settings)

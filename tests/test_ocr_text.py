@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from ocr.cer import cer, levenshtein, normalize_for_cer
+from ocr.cer import cer, normalize_for_cer
 from ocr.text import clean_line, clean_text, squeeze_cjk_spaces
 
 
@@ -45,9 +45,11 @@ def test_clean_text_drops_form_feed_and_collapses_blank_lines():
     assert clean_text("سطر أول\n\n\n\nسطر ثان\n\f") == "سطر أول\n\nسطر ثان\n"
 
 
-def test_levenshtein_counts_edits():
-    assert levenshtein("kitten", "sitting") == 3
-    assert levenshtein("", "abc") == 3
+def test_cer_counts_insertions_deletions_and_substitutions_per_code_point():
+    assert cer("kitten", "sitting") == pytest.approx(3 / 6)
+    assert cer("abc", "") == 1.0
+    assert cer("丝绸之路", "丝稠之") == pytest.approx(2 / 4)  # 绸→稠, 路 lost
+    assert cer("مَكتبة", "مكتبة") == pytest.approx(1 / 6)  # a lost fatha is one error
 
 
 def test_cer_ignores_whitespace_between_cjk_but_not_between_words():

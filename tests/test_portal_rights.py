@@ -8,7 +8,7 @@ import pytest
 from kernel.errors import ConfigError
 from ingest.manifest import read_manifest
 from ingest.models import Item, Rights, ValidationReport
-from publication.embargo import apply_overrides, due_changes, load_overrides
+from publication.rights import apply_overrides, due_changes, load_overrides
 from publication.feed import _diff, fold
 from preservation.folder import FolderStorage
 from publication.oai import OaiError, _decode_token, _encode_token, _range

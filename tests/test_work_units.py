@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cadl import pipeline
+from cadl import pipeline, stages
 from kernel.errors import ItemsFailed, StorageUnavailable, ToolFailed
 from kernel.settings import Settings
 from ingest.models import Batch, Item, Page
@@ -48,7 +48,7 @@ def unit(tmp_path, monkeypatch):
     items = [{"batch_id": "b-1", "item_id": i, "action": "process"} for i in ("ar-1", "zh-1",
                                                                                "tw-1")]
     for u in items:
-        pipeline._write_json(pipeline.Unit(u, settings).state_path, {"status": "planned"})
+        stages.write_json(stages.Unit(u, settings).state_path, {"status": "planned"})
     return {"batch_id": "b-1", "items": items}, settings
 
 
@@ -60,14 +60,14 @@ def test_a_permanent_failure_is_recorded_and_the_others_go_on(unit, monkeypatch)
         if unit_data["item_id"] == "zh-1":
             raise ToolFailed("tesseract could not read 第1页.png")
         done.append(unit_data["item_id"])
-        pipeline.Unit(unit_data, settings).record("describe", pipeline._now())
+        stages.Unit(unit_data, settings).record("describe", stages.now())
 
     monkeypatch.setitem(pipeline.STAGES, "describe", stage)
     out = pipeline.run_stage("describe", work_unit, settings)
     assert done == ["ar-1", "tw-1"]
     failed = next(u for u in out["items"] if u["item_id"] == "zh-1")
     assert failed["failed"] == "describe"
-    state = pipeline.Unit(failed, settings).state()
+    state = stages.Unit(failed, settings).state()
     assert "第1页.png" in state["problems"][0]["message"]
     # the next stage skips the failed item
     seen = []
@@ -85,7 +85,7 @@ def test_a_transient_failure_is_raised_after_the_others_and_the_retry_skips_them
         calls.append(unit_data["item_id"])
         if unit_data["item_id"] == "ar-1" and calls.count("ar-1") == 1:
             raise StorageUnavailable("S3 server did not answer")
-        pipeline.Unit(unit_data, settings).record("deposit", pipeline._now())
+        stages.Unit(unit_data, settings).record("deposit", stages.now())
 
     monkeypatch.setitem(pipeline.STAGES, "deposit", stage)
     with pytest.raises(StorageUnavailable):

@@ -29,13 +29,14 @@ from pathlib import Path
 
 import img2pdf
 from PIL import Image
+from rapidfuzz.distance.Levenshtein import distance as levenshtein
 
 from bench.markdown import write_section
 from bench.ocr.pages import ROOT, BenchPage, generated_pages, real_pages
 from kernel.languages import tesseract_models
 from kernel.settings import Settings
 from ingest.models import Item, Page
-from ocr.cer import levenshtein, normalize_for_cer
+from ocr.cer import normalize_for_cer
 from ocr.recognize import ocr_item
 from ocr.tesseract import PSM_HORIZONTAL
 

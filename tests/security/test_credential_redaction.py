@@ -19,7 +19,7 @@ import pytest
 from cadl.cli import main
 from kernel.errors import ConfigError, StorageUnavailable, redact, split_credentials
 from kernel.settings import Settings, get_settings
-from preservation.storage import open_storage
+from preservation.backends import open_storage
 
 KEY = "AKIACADLTESTKEY"
 SECRET = "s3cr3t/وثيقة+书"  # a '/' and non-ASCII: percent-encoded in the URL

@@ -14,7 +14,7 @@ import pytest
 from batchmaker import make_batch, page_bytes
 from pydantic import ValidationError
 
-from cadl import pipeline
+from cadl import pipeline, stages
 from cadl.report import write_report
 from ingest import custody
 from ingest.models import Batch, Item, Page
@@ -23,7 +23,7 @@ from kernel.errors import BatchInvalid, InvalidId, UnsafePath
 from kernel.paths import inside
 from security.hostile import fingerprint, make_sandbox
 
-NOW = pipeline._now()
+NOW = stages.now()
 RULE = "1–64 characters of A-Z a-z 0-9 . _ - (and may not start with a dot)"
 GOOD_AR = {"item_id": "ar-1", "languages": "ar", "title": "كتاب الأدب"}
 GOOD_ZH = {"item_id": "zh-1", "languages": "zh-Hans", "title": "文学史"}

@@ -15,7 +15,8 @@ import pytest
 
 from kernel.settings import Settings
 from preservation.folder import FolderStorage
-from preservation.storage import ObjectInfo, Storage, open_storage
+from preservation.backends import open_storage
+from preservation.storage import ObjectInfo, Storage
 from s3server import MotoServer
 
 

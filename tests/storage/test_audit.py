@@ -9,10 +9,11 @@ from lxml import etree
 from kernel.errors import DepositVerificationFailed
 from metadata.validate import validate
 from preservation.audit import audit, audit_item, day_slice, item_slice, list_items
-from preservation.deposit import deposit_bag, list_versions
+from preservation.backends import open_storage
+from preservation.deposit import deposit_bag
 from preservation.folder import FolderStorage
 from preservation.replica import replicate_version
-from preservation.storage import open_storage
+from preservation.versions import list_versions
 
 from .conftest import new_bucket, s3_settings
 from .test_deposit import ITEM, LATER, NOW, make_bag

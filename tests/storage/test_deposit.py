@@ -8,8 +8,9 @@ import pytest
 
 from kernel.errors import BagInvalid, DepositVerificationFailed, StorageUnavailable
 from preservation.bag import build_bag
-from preservation.deposit import deposit_bag, latest_version, list_versions
+from preservation.deposit import deposit_bag
 from preservation.s3 import S3Storage
+from preservation.versions import latest_version, list_versions
 
 from .conftest import new_bucket
 

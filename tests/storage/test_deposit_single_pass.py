@@ -7,16 +7,11 @@ import bagit
 import pytest
 
 from kernel.errors import BagInvalid, StorageUnavailable
-from preservation.deposit import (
-    MARKER,
-    deposit_bag,
-    download_version,
-    latest_version,
-    list_versions,
-)
+from preservation.backends import open_storage
+from preservation.deposit import deposit_bag
 from preservation.folder import FolderStorage
 from preservation.s3 import S3Storage, multipart_etag
-from preservation.storage import open_storage
+from preservation.versions import MARKER, download_version, latest_version, list_versions
 
 from .conftest import new_bucket, s3_settings
 from .test_deposit import ITEM, LATER, NOW, make_bag

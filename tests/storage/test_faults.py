@@ -20,11 +20,12 @@ import pytest
 
 from kernel.errors import ConfigError, StorageUnavailable
 from kernel.settings import Settings
+from preservation.backends import open_storage
 from preservation.bag import build_bag
-from preservation.deposit import deposit_bag, latest_version, list_versions
+from preservation.deposit import deposit_bag
 from preservation.folder import FolderStorage
 from preservation.s3 import S3Storage
-from preservation.storage import open_storage
+from preservation.versions import latest_version, list_versions
 from s3server import MotoServer
 
 from .conftest import new_bucket, s3_settings

@@ -12,7 +12,8 @@ from kernel.errors import ConfigError, StorageUnavailable
 from kernel.settings import Settings
 from preservation.folder import FolderStorage, atomic_copy
 from preservation.s3 import S3Storage
-from preservation.storage import Storage, open_storage, validate_key
+from preservation.backends import open_storage
+from preservation.storage import Storage, validate_key
 
 from .conftest import new_bucket, s3_settings
 

@@ -1,0 +1,150 @@
+"""Rights decisions after ingest: the publication record and the rights overrides.
+
+Which portals may show an item changes without a new batch: an embargo date passes, or the
+library decides after ingest that an item must be withdrawn (or opened). Two sources say so:
+
+* the item's manifest row (`rights`, `rights_zh`, `rights_ar`, `portals`); a corrected row in a
+  new batch gives a new version, which `publish` republishes or withdraws as usual;
+* the rights overrides file (`CADL_RIGHTS_OVERRIDES`, default `config/rights-overrides.json`):
+  `{"<item_id>": {"rights": "restricted", "rights_ar": "embargo:2031-01-01", "portals": "zh",
+  "note": "why, who, when"}}`. An override wins over the manifest row, in `publish` and here.
+
+To republish an item without its batch, `publish` keeps a publication record per item in
+preservation storage (`publication/<item_id>.json`: the item as read from its manifest, its
+batch, version, fingerprint and the portals it was last shown on). It lives with the preserved
+copies, never in the access location, because it also describes restricted items, which the
+portals must never see. `publication.embargo.lift_embargoes` compares every record with today's
+rights and republishes or withdraws where the portals changed; the catalogue and feeds follow.
+
+This module sits below `publication.access` (which applies overrides and writes the record when
+it publishes), and `publication.embargo` above both, so no two of them import each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+from kernel.errors import ConfigError
+from kernel.settings import Settings
+from ingest.models import Item, Rights
+from preservation.storage import Storage
+
+log = logging.getLogger(__name__)
+
+RECORDS = "publication/"
+OVERRIDE_KEYS = {"rights", "rights_zh", "rights_ar", "portals", "note"}
+PORTALS = ("zh", "ar")
+
+
+def record_key(item_id: str) -> str:
+    return f"{RECORDS}{item_id}.json"
+
+
+def load_overrides(path: Path) -> dict[str, dict]:
+    """The rights overrides file as {item_id: {column: value}}; {} when the file is absent.
+
+    Raises ConfigError naming the file, the item and the problem for anything malformed, so a
+    typo never silently publishes an item.
+    """
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"rights overrides {path}: not readable JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"rights overrides {path}: expected an object keyed by item id")
+    for item_id, entry in data.items():
+        if not isinstance(entry, dict) or set(entry) - OVERRIDE_KEYS:
+            raise ConfigError(f"rights overrides {path}: {item_id!r} must be an object with "
+                              f"only {', '.join(sorted(OVERRIDE_KEYS))}")
+        for key in ("rights", "rights_zh", "rights_ar"):
+            if key in entry:
+                try:
+                    Rights.parse(entry[key])
+                except ValueError as exc:
+                    raise ConfigError(f"rights overrides {path}: {item_id}.{key}: {exc}") from None
+        portals = entry.get("portals")
+        if portals is not None and (not isinstance(portals, str) or not set(
+                p.strip() for p in portals.split(";") if p.strip()) <= set(PORTALS)):
+            raise ConfigError(f"rights overrides {path}: {item_id}.portals must be zh, ar or "
+                              f"zh;ar, got {portals!r}")
+    return data
+
+
+def apply_overrides(item: Item, overrides: dict[str, dict]) -> Item:
+    """`item` with its override (if any) applied; the manifest's values where none is given."""
+    entry = overrides.get(item.item_id)
+    if not entry:
+        return item
+    update: dict = {}
+    if "rights" in entry:
+        update["rights"] = Rights.parse(entry["rights"])
+    portal_rights = dict(item.portal_rights)
+    for portal in PORTALS:
+        if f"rights_{portal}" in entry:
+            portal_rights[portal] = Rights.parse(entry[f"rights_{portal}"])
+        elif "rights" in entry:
+            portal_rights.pop(portal, None)  # an item-wide override replaces per-portal rows
+    update["portal_rights"] = portal_rights
+    if "portals" in entry:
+        update["portals"] = [p.strip() for p in entry["portals"].split(";") if p.strip()]
+    return item.model_copy(update=update)
+
+
+def effective_item(item: Item, settings: Settings) -> Item:
+    """`item` with the configured rights overrides applied."""
+    return apply_overrides(item, load_overrides(settings.rights_overrides))
+
+
+def write_record(preservation: Storage, item: Item, batch_id: str, deposit: dict,
+                 fingerprint: str, portals: list[str], now: dt.datetime) -> None:
+    """Record what `publish` decided for an item (see the module docstring).
+
+    An unchanged decision is not rewritten: a rerun of a batch leaves preservation storage
+    byte-identical.
+    """
+    record = {"item": item.model_dump(mode="json"), "batch_id": batch_id,
+              "deposit": {"version": deposit["version"], "prefix": deposit.get("prefix")},
+              "fingerprint": fingerprint, "portals": portals}
+    if preservation.head(record_key(item.item_id)) is not None:
+        try:
+            old = json.loads(preservation.get_bytes(record_key(item.item_id)).decode("utf-8"))
+        except ValueError:
+            old = {}
+        old.pop("decided", None)
+        if old == record:
+            return
+    record["decided"] = now.isoformat()
+    preservation.put_bytes(record_key(item.item_id), (json.dumps(
+        record, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def read_records(preservation: Storage) -> list[dict]:
+    """Every publication record, sorted by item id; unreadable ones are logged and skipped."""
+    records = []
+    for key in preservation.list(RECORDS):
+        try:
+            records.append(json.loads(preservation.get_bytes(key).decode("utf-8")))
+        except (ValueError, FileNotFoundError) as exc:
+            log.error("skipped publication record %s: %s", preservation.uri(key), exc)
+    return sorted(records, key=lambda r: r["item"]["item_id"])
+
+
+def due_changes(records: list[dict], overrides: dict[str, dict], today: dt.date) -> list[dict]:
+    """The records whose portals today differ from those they were last published on.
+
+    Each result is {item_id, item (overrides applied), record, before, after}.
+    """
+    changes = []
+    for record in records:
+        item = apply_overrides(Item.model_validate(record["item"]), overrides)
+        after = item.public_portals(today)
+        if after != record["portals"]:
+            changes.append({"item_id": item.item_id, "item": item, "record": record,
+                            "before": record["portals"], "after": after})
+    return changes
