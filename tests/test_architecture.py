@@ -271,16 +271,15 @@ def cycles(imports: list[Import], level: str) -> list[str]:
         edges.setdefault((a, b), []).append(imp)
     problems = []
     for component in _strongly_connected(graph):
+        # One concrete cycle, with the imports that make each of its steps; a group of more
+        # members than the cycle shows is named, and the next run shows its other cycles.
         path = _cycle_path(component, graph)
-        members = set(component)
-        lines = [
-            f"{imp.where} imports {imp.target}"
-            for (a, b), found in sorted(edges.items())
-            if a in members and b in members
-            for imp in found
-        ]
+        lines = [f"{imp.where} imports {imp.target}"
+                 for a, b in zip(path, path[1:]) for imp in edges[(a, b)]]
+        rest = sorted(set(component) - set(path))
+        also = f" (the same tangle also holds {', '.join(rest)})" if rest else ""
         problems.append(
-            f"import cycle between {level}s {' -> '.join(path)}: " + "; ".join(lines)
+            f"import cycle between {level}s {' -> '.join(path)}: " + "; ".join(lines) + also
         )
     return problems
 
