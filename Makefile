@@ -38,6 +38,8 @@ $(BIN)/activate:
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/activate
 	$(BIN)/pip install -q --upgrade pip
+	@# Both install a module named opencc; the official binding replaced it in issue 13.
+	$(BIN)/pip uninstall -q -y opencc-python-reimplemented 2>/dev/null || true
 	$(BIN)/pip install -q -c $(CONSTRAINTS) -e '.[test,distributed]'
 	touch $@
 
