@@ -12,4 +12,5 @@ RUN apt-get update \
 
 USER airflow
 COPY --chown=airflow:root . /opt/cadl
-RUN pip install --no-cache-dir -e '/opt/cadl[distributed]'
+# The same pinned versions as `make` installs (config/constraints-3.11.txt, the image's Python).
+RUN pip install --no-cache-dir -c /opt/cadl/config/constraints-3.11.txt -e '/opt/cadl[distributed]'

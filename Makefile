@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Pinned versions of every Python package (Airflow 3.3.2 and its dependencies, our extras), one
+# file per Python version: installs are the same on every machine (docs/decisions.md, issue 13).
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+CONSTRAINTS := config/constraints-$(PY_VERSION).txt
 
 APT_PACKAGES := tesseract-ocr tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert tesseract-ocr-eng tesseract-ocr-osd \
@@ -17,7 +21,7 @@ SAMPLE := $(LANDING)/sample-batch-001
 
 DISTRIBUTED_APT_PACKAGES := postgresql redis-server
 
-.PHONY: demo test test-distributed system-deps venv clean
+.PHONY: demo test test-distributed system-deps venv constraints clean
 
 # Debian packages: only those missing are installed, so a prepared machine needs no network.
 system-deps:
@@ -32,10 +36,27 @@ system-deps:
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/activate
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,distributed]'
+	@# Both install a module named opencc; the official binding replaced it in issue 13.
+	$(BIN)/pip uninstall -q -y opencc-python-reimplemented 2>/dev/null || true
+	$(BIN)/pip install -q -c $(CONSTRAINTS) -e '.[test,distributed]'
 	touch $@
+
+$(CONSTRAINTS):
+	@echo "no $(CONSTRAINTS) for Python $(PY_VERSION): run 'make constraints' on a machine with" \
+		"that Python, test, and commit the file" >&2; exit 1
+
+# Resolve pyproject.toml's dependencies afresh in a scratch virtualenv and pin what pip chose.
+constraints:
+	rm -rf var/constraints-venv
+	$(PYTHON) -m venv var/constraints-venv
+	var/constraints-venv/bin/pip install -q --upgrade pip
+	var/constraints-venv/bin/pip install -q -e '.[test,distributed]'
+	{ sed -n '/^#/p' $(CONSTRAINTS) 2>/dev/null; \
+	  var/constraints-venv/bin/pip freeze --exclude-editable; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS)
+	rm -rf var/constraints-venv
 
 venv: system-deps $(VENV)/.installed
 

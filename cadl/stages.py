@@ -20,6 +20,7 @@ from ingest.models import Batch, Item
 
 
 def now() -> dt.datetime:
+    """The time in UTC to the second: what state files, reports and PREMIS events record."""
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 

@@ -10,7 +10,8 @@ Rules:
 - a package may import only packages below it in LAYERS (and itself); `dags` only `cadl` and
   `kernel` (DAG files wire tasks, the application does the work);
 - no cycle between packages, and none between modules (inside one package either);
-- runtime code imports nothing from `tests/` or `bench/` (they are outside the graph).
+- runtime code imports nothing from `tests/` or `bench/` (they are outside the graph);
+- a runtime module over 400 lines says in its docstring why (or is split).
 
 Each failure names the file, the line and the import, so a technician can go straight to it.
 """
@@ -271,16 +272,15 @@ def cycles(imports: list[Import], level: str) -> list[str]:
         edges.setdefault((a, b), []).append(imp)
     problems = []
     for component in _strongly_connected(graph):
+        # One concrete cycle, with the imports that make each of its steps; a group of more
+        # members than the cycle shows is named, and the next run shows its other cycles.
         path = _cycle_path(component, graph)
-        members = set(component)
-        lines = [
-            f"{imp.where} imports {imp.target}"
-            for (a, b), found in sorted(edges.items())
-            if a in members and b in members
-            for imp in found
-        ]
+        lines = [f"{imp.where} imports {imp.target}"
+                 for a, b in zip(path, path[1:]) for imp in edges[(a, b)]]
+        rest = sorted(set(component) - set(path))
+        also = f" (the same tangle also holds {', '.join(rest)})" if rest else ""
         problems.append(
-            f"import cycle between {level}s {' -> '.join(path)}: " + "; ".join(lines)
+            f"import cycle between {level}s {' -> '.join(path)}: " + "; ".join(lines) + also
         )
     return problems
 
@@ -340,6 +340,39 @@ def test_no_import_cycle_between_packages():
 def test_no_import_cycle_between_modules():
     problems = cycles(read_imports(REPO), "module")
     assert not problems, "\n".join(problems)
+
+
+MAX_LINES = 400  # the house rule: longer modules say why in their docstring (or are split)
+
+
+def long_modules_without_reason(root: Path, packages: tuple[str, ...] = LAYERS) -> list[str]:
+    """Runtime modules over MAX_LINES lines whose docstring does not say why ("400 lines")."""
+    problems = []
+    for file in discover_modules(root, packages).values():
+        text = file.read_text(encoding="utf-8")
+        lines = text.count("\n") + (not text.endswith("\n") and bool(text))
+        docstring = ast.get_docstring(ast.parse(text)) or ""
+        if lines > MAX_LINES and f"{MAX_LINES} lines" not in docstring:
+            problems.append(
+                f"{file.relative_to(root).as_posix()} has {lines} lines: split it where a seam "
+                f"exists, or say in its module docstring why it needs over {MAX_LINES} lines"
+            )
+    return sorted(problems)
+
+
+def test_a_module_over_400_lines_says_why():
+    problems = long_modules_without_reason(REPO)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_long_module_without_a_reason_is_named(tmp_path: Path):
+    body = "x = 1\n" * MAX_LINES
+    _tree(tmp_path, {"ocr/long.py": '"""Long."""\n' + body,
+                     "ocr/reasoned.py": f'"""Over {MAX_LINES} lines on purpose."""\n' + body})
+    assert long_modules_without_reason(tmp_path) == [
+        f"ocr/long.py has {MAX_LINES + 1} lines: split it where a seam exists, or say in its "
+        f"module docstring why it needs over {MAX_LINES} lines"
+    ]
 
 
 # --- the checker can fail ---------------------------------------------------------------------
