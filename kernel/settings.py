@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         "exactly LANGS (e.g. `zh-Hant` or `ar+zh-Hans`). Masters never change. BENCHMARKS.md "
         "has what each step measured per language.",
     )
+    ocr_engines: str = Field(
+        "zh-Hans=ppocr; zh-Hant=ppocr; ar=tesseract; en=tesseract",
+        description="The OCR engine per language, `TAG[/DIRECTION]=ENGINE` entries separated "
+        "by `;` (engines: ppocr, tesseract); a `/ttb` entry is for vertical books only, e.g. "
+        "`zh-Hant/ttb=tesseract`. Unlisted languages go to tesseract. Pages in languages of "
+        "both engines are read line by line, each line by its script's engine.",
+    )
     ocr_min_confidence: float = Field(
         60.0, description="A page whose mean word confidence (0-100) is under this is flagged."
     )
