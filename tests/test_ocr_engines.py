@@ -226,3 +226,33 @@ def test_ocr_agents_in_premis_carry_versions_and_model_checksums():
     assert ppocr.version() in xml and "5.3.0" in xml
     for model in ppocr.models():
         assert model.sha256 in xml and model.name in xml
+
+
+def _gs_version() -> str:
+    import subprocess
+    if shutil.which("gs") is None:
+        return ""
+    return subprocess.run(["gs", "--version"], capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("gs") is None, reason="ghostscript is needed for PDF/A")
+@pytest.mark.xfail(_gs_version() == "10.00.0", strict=True,
+                   reason="Ghostscript 10.00's PDF interpreter corrupts the low surrogate of "
+                   "ToUnicode entries (U+20000 → U+FFFD U+4000) and drops ActualText; see "
+                   "docs/decisions.md, issue 15")
+def test_characters_outside_the_bmp_survive_pdfa_conversion(tmp_path):
+    import subprocess
+
+    from PIL import Image
+
+    image = tmp_path / "p.png"
+    Image.new("L", (600, 400), 255).save(image, dpi=(150, 150))
+    pdf = build_pdf([(image, _rare_page())], tmp_path / "item.pdf")
+    pdfa = tmp_path / "pdfa.pdf"
+    subprocess.run(["gs", "-q", "-dBATCH", "-dNOPAUSE", "-dSAFER", "-sDEVICE=pdfwrite",
+                    "-dPDFA=2", "-dPDFACompatibilityPolicy=1", "-sColorConversionStrategy=RGB",
+                    f"-sOutputFile={pdfa}", str(pdf)], check=True, capture_output=True,
+                   timeout=120)
+    after = pdftotext(pdfa)
+    assert "经" in after  # the BMP characters survive in any case
+    assert "𠀀𪚥字，经" in after
