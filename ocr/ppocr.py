@@ -153,10 +153,15 @@ def _open(image: Path | Image.Image, label: str) -> Image.Image:
         raise ToolFailed(f"cannot read page image {label} for OCR: {exc}") from exc
 
 
-def detect(image: Path | Image.Image, name: str | None = None) -> list[tuple[int, int, int, int]]:
+def _polygon(points) -> tuple[tuple[float, float], ...]:
+    return tuple((float(p[0]), float(p[1])) for p in points)
+
+
+def detect(image: Path | Image.Image, name: str | None = None
+           ) -> list[tuple[tuple[int, int, int, int], tuple[tuple[float, float], ...]]]:
     """Boxes of every text line PP-OCR's detector finds, whatever the script (the recogniser
     reads Arabic lines as nothing, and rapidocr then drops them: the bilingual router needs
-    them). Raises ToolFailed naming the image."""
+    them), as (box, quadrilateral). Raises ToolFailed naming the image."""
     import numpy as np
 
     label = name or (Path(image).name if not isinstance(image, Image.Image) else "page")
@@ -167,7 +172,8 @@ def detect(image: Path | Image.Image, name: str | None = None) -> list[tuple[int
     except Exception as exc:  # onnxruntime and rapidocr raise their own errors
         raise ToolFailed(f"PP-OCR detection failed on {label}: {type(exc).__name__}: "
                          f"{exc}") from exc
-    return [_box(points) for points in (found.boxes if found.boxes is not None else [])]
+    return [(_box(points), _polygon(points))
+            for points in (found.boxes if found.boxes is not None else [])]
 
 
 def recognize(image: Path | Image.Image, *, vertical: bool = False,
@@ -201,7 +207,7 @@ def recognize(image: Path | Image.Image, *, vertical: bool = False,
             continue
         plain = " ".join(w.text for w in words)
         lines.append(Line(words, box, line_direction(plain, vertical), NAME, REC_MODEL,
-                          score=float(score)))
+                          score=float(score), polygon=_polygon(points)))
     result.blocks = _blocks(lines, vertical)
     return result
 

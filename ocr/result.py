@@ -36,6 +36,9 @@ class Line:
     language: str | None = None  # BCP 47 tag of the line when the router knows it
     baseline: tuple[float, float] | None = None  # hOCR baseline (slope, offset), if known
     score: float | None = None  # the engine's score for the whole line (PP-OCR), if it has one
+    # The detector's quadrilateral around the line (4 (x, y) points), when it gave one: on a
+    # skewed page it follows the line where `box` cannot.
+    polygon: tuple[tuple[float, float], ...] | None = None
 
     @property
     def text(self) -> str:

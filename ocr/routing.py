@@ -8,10 +8,11 @@ Traditional books.
 
 A page whose languages all go to one engine is read by it whole. A page whose languages go to
 both (Arabic with Chinese) is read line by line: PP-OCR's detector finds the lines once, each
-line's script is decided from PP-OCR's reading (a line that is not mostly Han characters, or
-that PP-OCR reads with a low score, is not Chinese), and the other lines are cut out and read
+line's script is decided from PP-OCR's reading (a line that is not mostly Han characters is
+not Chinese), and the other lines are cut out and read
 by tesseract with the Arabic model in one run. So an Arabic line is never read by a Chinese
-model, nor the reverse, and each line records the engine that read it.
+model, nor the reverse, and each line records the engine that read it. Lines tesseract reads
+as nothing but a few marks of low confidence (specks, rules) are dropped.
 """
 
 import logging
@@ -19,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from kernel.languages import language, tesseract_models
@@ -128,11 +130,56 @@ def assign_languages(result: PageResult, languages: tuple[str, ...]) -> PageResu
 
 
 def _is_chinese(line: Line) -> bool:
+    """Mostly Han characters: PP-OCR reads an Arabic line as nothing or as a few Latin or
+    symbol characters, never as Han, so a Han reading, even a poor one, is a Chinese line."""
     text = line.text
     han = len(SCRIPTS["Hani"].findall(text))
     letters = sum(ch.isalpha() for ch in text)
-    return bool(letters) and han / letters >= MIN_HAN_SHARE and \
-        (line.score or 0) >= ppocr.MIN_LINE_SCORE
+    return bool(letters) and han / letters >= MIN_HAN_SHARE
+
+
+def _worth_keeping(words: list[Word]) -> bool:
+    """A line with a letter, or with marks read confidently (digits, punctuation)."""
+    if any(ch.isalpha() for w in words for ch in w.text):
+        return True
+    confidences = [w.confidence for w in words if w.confidence is not None]
+    return bool(confidences) and sum(confidences) / len(confidences) >= 0.6
+
+
+def _straight_crop(picture, row: list[Line]):
+    """The row's text cut out along the detector's (rotated) quadrilaterals and straightened,
+    with a white margin, and the matrix mapping crop pixels back to page pixels. On a skewed
+    page an upright box would cut through the neighbouring lines."""
+    import cv2
+
+    points = np.array([pt for ln in row for pt in (ln.polygon or (
+        (ln.box[0], ln.box[1]), (ln.box[2], ln.box[1]), (ln.box[2], ln.box[3]),
+        (ln.box[0], ln.box[3])))], dtype=np.float32)
+    (cx, cy), (w, h), angle = cv2.minAreaRect(points)
+    if w < h:  # a horizontal line: make the long side the width
+        w, h, angle = h, w, angle - 90
+    width, height = int(round(w)) + 2 * CROP_MARGIN, int(round(h)) + 2 * CROP_MARGIN
+    corners = cv2.boxPoints(((cx, cy), (width, height), angle)).astype(np.float32)
+    # Order: top-left, top-right, bottom-right, bottom-left.
+    corners = corners[np.argsort(corners[:, 1])]
+    top, bottom = corners[:2][np.argsort(corners[:2, 0])], corners[2:][np.argsort(corners[2:, 0])]
+    source = np.array([top[0], top[1], bottom[1], bottom[0]], dtype=np.float32)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(source, target)
+    crop = cv2.warpPerspective(picture, matrix, (width, height), flags=cv2.INTER_CUBIC,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    return crop, np.linalg.inv(matrix)
+
+
+def _map_box(inverse, box) -> tuple[int, int, int, int]:
+    """A box of the straightened crop as the upright box of its image on the page."""
+    import cv2
+
+    corners = np.array([[[box[0], box[1]], [box[2], box[1]], [box[2], box[3]],
+                         [box[0], box[3]]]], dtype=np.float32)
+    page = cv2.perspectiveTransform(corners, inverse)[0]
+    return (max(0, int(page[:, 0].min())), max(0, int(page[:, 1].min())),
+            int(round(page[:, 0].max())), int(round(page[:, 1].max())))
 
 
 def _merge_rows(lines: list[Line]) -> list[list[Line]]:
@@ -154,38 +201,40 @@ def _merge_rows(lines: list[Line]) -> list[list[Line]]:
 
 def _per_line(p: Plan, image: Path, work: Path) -> PageResult:
     result = ppocr.recognize(image, vertical=p.vertical, min_score=0.0, name=image.name)
-    chinese, other = [], []
+    chinese, other, seen = [], [], list(result.lines)
     for line in result.lines:
-        (chinese if _is_chinese(line) else other).append(line)
+        if not _is_chinese(line):
+            other.append(line)
+        elif (line.score or 0) >= ppocr.MIN_LINE_SCORE:  # else noise, as on Chinese pages
+            chinese.append(line)
     # Lines the recogniser read as nothing (Arabic, to a Chinese model) are only in the
-    # detector's boxes: every box not inside a Chinese line is another script's.
-    for box in ppocr.detect(image, image.name):
+    # detector's boxes: every box no recognised line covers is another script's.
+    for box, polygon in ppocr.detect(image, image.name):
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         if not any(ln.box[0] <= cx <= ln.box[2] and ln.box[1] <= cy <= ln.box[3]
-                   for ln in chinese + other):
-            other.append(Line([], box))
+                   for ln in seen):
+            other.append(Line([], box, polygon=polygon))
     lines: list[Line] = [ln for ln in chinese]
     rows = _merge_rows(other)
     if rows:
-        crops, origins = [], []
         with Image.open(image) as im:
-            picture = im.convert("L")
+            picture = np.asarray(im.convert("L"))
+        crops, inverses = [], []
         for n, row in enumerate(rows):
-            x0 = max(0, min(ln.box[0] for ln in row) - CROP_MARGIN)
-            y0 = max(0, min(ln.box[1] for ln in row) - CROP_MARGIN)
-            x1 = min(picture.width, max(ln.box[2] for ln in row) + CROP_MARGIN)
-            y1 = min(picture.height, max(ln.box[3] for ln in row) + CROP_MARGIN)
-            crop = work / f"line{n:04d}.png"
-            picture.crop((x0, y0, x1, y1)).save(crop, dpi=(300, 300))
-            crops.append(crop)
-            origins.append((x0, y0, x1, y1))
-        for (x0, y0, x1, y1), read in zip(origins, p.tesseract.recognize_lines(crops, work)):
-            words = [Word(w.text, (w.box[0] + x0, w.box[1] + y0, w.box[2] + x0, w.box[3] + y0),
-                          w.confidence, w.space_after) for w in read.words]
-            if not words:
+            crop, inverse = _straight_crop(picture, row)
+            path = work / f"line{n:04d}.png"
+            Image.fromarray(crop).save(path, dpi=(300, 300))
+            crops.append(path)
+            inverses.append(inverse)
+        for row, inverse, read in zip(rows, inverses, p.tesseract.recognize_lines(crops, work)):
+            words = [Word(w.text, _map_box(inverse, w.box), w.confidence, w.space_after)
+                     for w in read.words]
+            if not words or not _worth_keeping(words):
                 continue
             direction = "rtl" if any(ln.direction == "rtl" for ln in read.lines) else "ltr"
-            lines.append(Line(words, (x0, y0, x1, y1), direction, "tesseract",
+            box = (min(ln.box[0] for ln in row), min(ln.box[1] for ln in row),
+                   max(ln.box[2] for ln in row), max(ln.box[3] for ln in row))
+            lines.append(Line(words, box, direction, "tesseract",
                               "+".join(p.tesseract.model_names)))
     lines.sort(key=lambda ln: (ln.box[1], ln.box[0]))
     result.blocks = ppocr._blocks(lines, p.vertical) if lines else []
