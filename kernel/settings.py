@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     source_organization: str = Field(
         "Chinese–Arabic Digital Library", description="bag-info.txt Source-Organization."
     )
-    ocr_workers: int = Field(0, description="Parallel tesseract processes; 0 means one per core.")
+    ocr_workers: int = Field(
+        0, description="Parallel OCR page threads per task (each runs one single-threaded "
+        "tesseract, or calls the process's one PP-OCR instance); 0 means one per core.")
     unit_pages: int = Field(
         40, description="Pages per work unit: items are grouped into units of about this many "
         "pages, one mapped task per unit and stage, so a 1,000-page batch makes tens of tasks, "
