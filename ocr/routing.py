@@ -37,6 +37,8 @@ ENGINES = ("tesseract", "ppocr")
 MIN_HAN_SHARE = 0.5
 # Pixels of margin around a line cut out for tesseract (its line mode wants some white).
 CROP_MARGIN = 6
+# Lines skewed by less than this are cut out upright; more, and they are straightened.
+MIN_SKEW_DEGREES = 0.5
 
 
 def parse_engines(setting: str) -> dict[tuple[str, str | None], str]:
@@ -158,6 +160,15 @@ def _straight_crop(picture, row: list[Line]):
     (cx, cy), (w, h), angle = cv2.minAreaRect(points)
     if w < h:  # a horizontal line: make the long side the width
         w, h, angle = h, w, angle - 90
+    angle = (angle + 90) % 180 - 90
+    if abs(angle) < MIN_SKEW_DEGREES:
+        # Level: an upright crop, no resampling (interpolation alone cost a clean bilingual
+        # page 1.4 points of CER: tesseract read stray dots into Arabic commas).
+        x0, y0 = (max(0, int(v) - CROP_MARGIN) for v in points.min(axis=0))
+        x1 = min(picture.shape[1], int(points[:, 0].max()) + CROP_MARGIN)
+        y1 = min(picture.shape[0], int(points[:, 1].max()) + CROP_MARGIN)
+        shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], dtype=np.float64)
+        return np.ascontiguousarray(picture[y0:y1, x0:x1]), shift
     width, height = int(round(w)) + 2 * CROP_MARGIN, int(round(h)) + 2 * CROP_MARGIN
     corners = cv2.boxPoints(((cx, cy), (width, height), angle)).astype(np.float32)
     # Order: top-left, top-right, bottom-right, bottom-left.
