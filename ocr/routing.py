@@ -9,7 +9,7 @@ Traditional books.
 A page whose languages all go to one engine is read by it whole. A page whose languages go to
 both (Arabic with Chinese) is read line by line: PP-OCR's detector finds the lines once, each
 line's script is decided from PP-OCR's reading (a line that is not mostly Han characters is
-not Chinese), and the other lines are cut out and read
+not Chinese), and the other lines are cut out (straightened when skewed) and read
 by tesseract with the Arabic model in one run. So an Arabic line is never read by a Chinese
 model, nor the reverse, and each line records the engine that read it. Lines tesseract reads
 as nothing but a few marks of low confidence (specks, rules) are dropped.
