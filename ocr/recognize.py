@@ -11,7 +11,6 @@ instance serves all threads). Everything is written into a staging folder rename
 at the end, so a killed task never leaves a folder that looks finished.
 """
 
-import hashlib
 import logging
 import os
 import shutil
@@ -34,14 +33,6 @@ from ocr.result import PageResult, page_text
 log = logging.getLogger(__name__)
 
 OCR_RECORD = "ocr.json"
-
-
-def sha512_file(path: Path) -> str:
-    digest = hashlib.sha512()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def preprocess_steps(settings: Settings, languages: list[str]) -> list[str]:

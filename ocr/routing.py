@@ -28,7 +28,7 @@ from ocr import ppocr, tesseract
 from ocr.engines import TesseractEngine
 from ocr.models import EngineUsed
 from ocr.quality import SCRIPTS
-from ocr.result import Block, Line, PageResult, Word
+from ocr.result import Line, PageResult, Word
 
 log = logging.getLogger(__name__)
 
