@@ -256,3 +256,28 @@ def test_characters_outside_the_bmp_survive_pdfa_conversion(tmp_path):
     after = pdftotext(pdfa)
     assert "经" in after  # the BMP characters survive in any case
     assert "𠀀𪚥字，经" in after
+
+
+def test_skewed_bilingual_page_lines_are_straightened_and_read_by_their_engines(sample_batch,
+                                                                                 tmp_path):
+    """A poor scan (1.5–3° skew, blur, noise, JPEG 25) of the bilingual page: the Arabic lines
+    are cut along the detector's rotated boxes, so tesseract reads them whole."""
+    import random
+
+    from PIL import Image
+
+    from bench.ocr.pages import degrade
+    from ocr.cer import cer
+
+    batch_dir, gt_dir = sample_batch
+    page = _first_page(batch_dir, "ar-zh-bilingual-001")
+    with Image.open(page) as im:
+        data = degrade(im.convert("L"), random.Random(15))
+    scan = tmp_path / "skewed.jpg"
+    scan.write_bytes(data)
+    plan = routing.plan(["ar", "zh-Hans"], "rtl", ENGINES, tessdata_dir=None, timeout=600)
+    result = routing.recognize_page(plan, scan, tmp_path / "work")
+    truth = (gt_dir / "ar-zh-bilingual-001" / f"{page.stem}.txt").read_text("utf-8")
+    assert cer(truth, page_text(result)) < 0.03
+    for line in result.lines:
+        assert line.engine == ("tesseract" if ARABIC.search(line.text) else "ppocr"), line.text
