@@ -50,7 +50,7 @@ ID_NAMESPACE = uuid.UUID("6f1c0a3e-54a4-4c33-9d8e-2f0b1f6f0c11")
 
 def processing_profile(settings: Settings) -> dict:
     """What, besides the input, determines the package: our version and the OCR engine and models."""
-    from ocr import tesseract
+    from ocr import ppocr, tesseract
 
     models = sorted({m for lang in ("ar", "zh-Hans", "zh-Hant", "en")
                      for m in _all_models(lang)})
@@ -58,8 +58,12 @@ def processing_profile(settings: Settings) -> dict:
         "cadl": __version__,
         "tesseract": tesseract.version(),
         "models": {m: _sha512(tesseract.model_file(m, settings.tessdata_dir)) for m in models},
-        # The OCR copy's preprocessing and the review thresholds change the outputs too.
-        "ocr": [settings.ocr_preprocess, settings.ocr_min_confidence,
+        # PP-OCR (Chinese): rapidocr and onnxruntime versions, the models' sha256.
+        "ppocr": {"version": ppocr.version(),
+                  "models": {m.name: m.sha256 for m in ppocr.models()}},
+        # The engine per language, the OCR copy's preprocessing and the review thresholds
+        # change the outputs too.
+        "ocr": [settings.ocr_engines, settings.ocr_preprocess, settings.ocr_min_confidence,
                 settings.ocr_max_low_confidence_share, settings.ocr_hold_for_review],
     }
 

@@ -78,7 +78,8 @@ def ocr(unit_data: dict, settings: Settings | None = None) -> dict:
     unit, started = Unit(unit_data, settings), now()
     item, batch = unit.item(), unit.batch()
     result = ocr_item(item, Path(batch.path), unit.dir / "ocr", settings)
-    unit.record("ocr", started, engine=f"tesseract {result.engine_version}",
+    unit.record("ocr", started,
+                engine=", ".join(f"{e.name} {e.version}" for e in result.engines),
                 pages=len(result.pages))
     return unit_data
 

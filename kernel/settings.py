@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     source_organization: str = Field(
         "Chinese–Arabic Digital Library", description="bag-info.txt Source-Organization."
     )
-    ocr_workers: int = Field(0, description="Parallel tesseract processes; 0 means one per core.")
+    ocr_workers: int = Field(
+        0, description="Parallel OCR page threads per task (each runs one single-threaded "
+        "tesseract, or calls the process's one PP-OCR instance); 0 means one per core.")
     unit_pages: int = Field(
         40, description="Pages per work unit: items are grouped into units of about this many "
         "pages, one mapped task per unit and stage, so a 1,000-page batch makes tens of tasks, "
@@ -69,6 +71,13 @@ class Settings(BaseSettings):
         "separated; then optional `; LANGS=steps` overrides for items whose languages are "
         "exactly LANGS (e.g. `zh-Hant` or `ar+zh-Hans`). Masters never change. BENCHMARKS.md "
         "has what each step measured per language.",
+    )
+    ocr_engines: str = Field(
+        "zh-Hans=ppocr; zh-Hant=ppocr; ar=tesseract; en=tesseract",
+        description="The OCR engine per language, `TAG[/DIRECTION]=ENGINE` entries separated "
+        "by `;` (engines: ppocr, tesseract); a `/ttb` entry is for vertical books only, e.g. "
+        "`zh-Hant/ttb=tesseract`. Unlisted languages go to tesseract. Pages in languages of "
+        "both engines are read line by line, each line by its script's engine.",
     )
     ocr_min_confidence: float = Field(
         60.0, description="A page whose mean word confidence (0-100) is under this is flagged."

@@ -92,13 +92,10 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
         objects.append(Object(id_value=file_id, original_name=original, size=size,
                               format_name=fmt, sha512=sha512, puid=puid, md5=md5))
 
-    models = ", ".join(f"{m['name']} (sha512 {m['sha512']})" for m in ocr_summary["models"])
-    agents = [
-        Agent("cadl", "cadl pipeline", "software", version=software_version),
-        Agent("tesseract", "tesseract", "software", version=ocr_summary["engine_version"],
-              note=f"models: {models}"),
-        Agent("pillow", "Pillow", "software", version=PIL.__version__),
-    ]
+    ocr_agents = _ocr_agents(ocr_summary)
+    agents = [Agent("cadl", "cadl pipeline", "software", version=software_version),
+              *ocr_agents, Agent("pillow", "Pillow", "software", version=PIL.__version__)]
+    ocr_ids = [a.id_value for a in ocr_agents]
 
     def event(kind: str, when: dt.datetime, detail: str, agent_ids, object_ids) -> Event:
         # The detail is in the seed: two events of one kind can share a second (OCR output and
@@ -120,7 +117,7 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
               "resolution, colour, compression) read for MIX", ["pillow"], masters),
         event("creation", ocr_finished, f"OCR of {len(item.pages)} page(s) started "
               f"{ocr_started.isoformat()}; models {', '.join(m['name'] for m in ocr_summary['models'])}",
-              ["tesseract"], derived),
+              ocr_ids, derived),
     ]
     if thumbnails:
         events.append(event("creation", created, "page thumbnails (JPEG) made from the masters "
@@ -128,7 +125,7 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
     if alto_checked:
         events.append(event("validation", alto_checked, "every ALTO file validated against "
                             "ALTO 4.4 (alto-4.4.xsd), offline", ["cadl"], alto_ids))
-    events.append(_ocr_quality_event(ocr_summary, ocr_finished, event))
+    events.append(_ocr_quality_event(ocr_summary, ocr_finished, event, ocr_ids))
     premis = build_premis(objects, events, agents)
     mets = build_mets(item, batch.batch_id, files, premis,
                       load_partners() + [software_agent("cadl pipeline", software_version)],
@@ -137,7 +134,26 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
     return mets
 
 
-def _ocr_quality_event(ocr_summary: dict, when: dt.datetime, event) -> Event:
+def _ocr_agents(ocr_summary: dict) -> list[Agent]:
+    """One software agent per OCR engine that read the item (tesseract, PP-OCR), with its
+    version and every model's name and digests. Records written before the engine list
+    existed name tesseract alone."""
+    engines = ocr_summary.get("engines") or [
+        {"name": "tesseract", "version": ocr_summary["engine_version"],
+         "models": ocr_summary["models"]}]
+    names = {"tesseract": "tesseract", "ppocr": "PP-OCR (rapidocr, onnxruntime)"}
+    agents = []
+    for engine in engines:
+        models = ", ".join(f"{m['name']} (sha512 {m['sha512']}"
+                           + (f", sha256 {m['sha256']}" if m.get("sha256") else "") + ")"
+                           for m in engine["models"])
+        agents.append(Agent(engine["name"], names.get(engine["name"], engine["name"]),
+                            "software", version=engine["version"], note=f"models: {models}"))
+    return agents
+
+
+def _ocr_quality_event(ocr_summary: dict, when: dt.datetime, event,
+                       ocr_ids: list[str] = ("tesseract",)) -> Event:
     """The OCR quality check without ground truth (ocr.quality) as a PREMIS validation event:
     outcome "warning" when a page was flagged (and so held for review), with each page's
     confidence and flags in the outcome detail."""
@@ -153,7 +169,7 @@ def _ocr_quality_event(ocr_summary: dict, when: dt.datetime, event) -> Event:
                    "confidence, share of low-confidence words, empty page, script against the "
                    f"manifest's languages (thresholds: mean >= {ocr_summary.get('min_confidence')}"
                    f", low share <= {ocr_summary.get('max_low_confidence_share')})",
-                   ["cadl", "tesseract"], text_ids)
+                   ["cadl", *ocr_ids], text_ids)
     return dataclasses.replace(
         result, outcome="warning" if flagged else "success",
         outcome_detail=(f"held for review: page(s) {', '.join(map(str, flagged))}; "

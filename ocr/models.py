@@ -8,8 +8,17 @@ from pydantic import BaseModel, Field
 
 
 class ModelUsed(BaseModel):
-    name: str  # tesseract model name: "ara", "chi_sim", …
-    sha512: str  # digest of the .traineddata file, so a result can be traced to exact weights
+    name: str  # model name: "ara", "chi_sim" (tesseract), "PP-OCRv6_rec_small" (PP-OCR), …
+    sha512: str  # digest of the model file, so a result can be traced to exact weights
+    sha256: str | None = None  # the same file's sha256 (what model hubs and wheels publish)
+    engine: str = "tesseract"  # the engine that loads it
+
+
+class EngineUsed(BaseModel):
+    """One engine that read (some lines of) the item's pages, with its models."""
+    name: str  # "tesseract" | "ppocr"
+    version: str  # "5.3.0"; "rapidocr 3.10.0, onnxruntime 1.23.2"
+    models: list[ModelUsed] = Field(default_factory=list)
 
 
 class PageOcr(BaseModel):
@@ -33,14 +42,18 @@ class PageOcr(BaseModel):
     # Size of the OCR copy relative to the master (ocr.preprocess): ALTO and hOCR coordinates
     # are in the OCR copy's pixels; divide by this to get the master's.
     ocr_scale: float = 1.0
+    # Lines read per engine on this page ({"ppocr": 20, "tesseract": 6}): the provenance of a
+    # bilingual page, where each line goes to the engine for its script.
+    lines_by_engine: dict[str, int] = Field(default_factory=dict)
 
 
 class ItemOcr(BaseModel):
     item_id: str
-    engine: str = "tesseract"
-    engine_version: str
-    models: list[ModelUsed]
-    page_segmentation: int  # tesseract --psm used for every page of the item
+    engine: str = "tesseract"  # the engines, "+"-joined: "tesseract", "ppocr", "ppocr+tesseract"
+    engine_version: str  # the engines' versions, as `engine`: "rapidocr 3.10.0, …+5.3.0"
+    models: list[ModelUsed]  # every model of every engine used
+    page_segmentation: int | None = None  # tesseract --psm of its whole pages (None: no tesseract)
+    engines: list[EngineUsed] = Field(default_factory=list)
     pages: list[PageOcr] = Field(default_factory=list)
     pdf: str  # "<item_id>.pdf": the item's searchable PDF
     preprocess: list[str] = Field(default_factory=list)  # ocr.preprocess steps that were enabled

@@ -26,26 +26,23 @@ deeper than 8 bits per sample, which PDF viewers and img2pdf do not take, is emb
 
 import gzip
 import io
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import img2pdf
 import pikepdf
-from lxml import etree
 from PIL import Image
 
 from kernel.errors import ToolFailed
 from ingest.images import to_8bit
 from ocr import glyphless_font
+from ocr.hocr import read_hocr
 from ocr.preprocess import is_deep
-from ocr.text import clean_line, is_rtl
+from ocr.result import PageResult, union
+from ocr.text import is_rtl
 
 # Every glyph of the glyphless font is half an em wide.
 GLYPH_WIDTH = glyphless_font.ADVANCE
-LINE_CLASSES = {"ocr_line", "ocr_textfloat", "ocr_header", "ocr_caption"}
-_BBOX = re.compile(r"bbox (-?\d+) (-?\d+) (-?\d+) (-?\d+)")
-_BASELINE = re.compile(r"baseline (-?[\d.]+) (-?[\d.]+)")
 # CIDs for characters outside the BMP: one private-use block, which OCR never emits.
 _PRIVATE_CID = 0xF000
 _PRIVATE_MAX = 256
@@ -60,14 +57,39 @@ class Run:
     vertical: bool = False
 
 
-def _title(element, pattern: re.Pattern) -> tuple[float, ...] | None:
-    match = pattern.search(element.get("title", ""))
-    return tuple(float(v) for v in match.groups()) if match else None
-
-
-def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes))
+def result_runs(result: PageResult) -> list[Run]:
+    """The text runs of a page's recognition result (see the module docstring)."""
+    runs: list[Run] = []
+    for line in result.lines:
+        words = [w for w in line.words if w.text]
+        if not words:
+            continue
+        box = line.box
+        # hOCR baseline: offset from the line box's bottom edge at its left end, in pixels.
+        base_y = box[3] + (line.baseline[1] if line.baseline else 0)
+        vertical = line.direction == "ttb"
+        if line.direction == "rtl":
+            # A right-to-left line is one run over the whole line box: tesseract's Arabic word
+            # boxes overlap often enough that placing words by them scrambles extraction.
+            runs.append(Run(line.text, box, base_y))
+            continue
+        if vertical:
+            runs.append(Run("".join(w.text + (" " if w.space_after else "") for w in words)
+                            .strip(), box, base_y, True))
+            continue
+        # Words the stored text joins without a space (CJK next to CJK, a full-width mark
+        # after a character) are one run, drawn over the words' horizontal extent at the
+        # line's height (word boxes of punctuation are unreliable on their own).
+        groups: list[tuple[str, list]] = [("", [])]
+        for i, word in enumerate(words):
+            text, boxes = groups[-1]
+            groups[-1] = (text + word.text, boxes + [word.box])
+            if word.space_after and i < len(words) - 1:
+                groups.append(("", []))
+        for text, boxes in groups:
+            x0, _, x1, _ = union(boxes)
+            runs.append(Run(text, (x0, box[1], x1, box[3]), base_y, False))
+    return runs
 
 
 def hocr_runs(hocr: Path) -> tuple[tuple[int, int], list[Run]]:
@@ -75,54 +97,8 @@ def hocr_runs(hocr: Path) -> tuple[tuple[int, int], list[Run]]:
 
     Raises ToolFailed when the file is not hOCR with a page bounding box.
     """
-    try:
-        tree = etree.parse(str(hocr))
-    except etree.XMLSyntaxError as exc:
-        raise ToolFailed(f"{hocr.name} is not well-formed hOCR: {exc}") from exc
-    page = next((el for el in tree.iter("{*}div") if el.get("class") == "ocr_page"), None)
-    page_box = _title(page, _BBOX) if page is not None else None
-    if page_box is None:
-        raise ToolFailed(f"{hocr.name} has no ocr_page with a bbox")
-    runs: list[Run] = []
-    for line in tree.iter("{*}span"):
-        if line.get("class") not in LINE_CLASSES:
-            continue
-        line_box = _title(line, _BBOX)
-        words = []
-        for word in line.iter("{*}span"):
-            if word.get("class") != "ocrx_word":
-                continue
-            text = clean_line("".join(word.itertext()))
-            box = _title(word, _BBOX)
-            if text and box:
-                words.append((text, tuple(int(v) for v in box)))
-        if not words or line_box is None:
-            continue
-        baseline = _title(line, _BASELINE)
-        # hOCR baseline: offset from the line box's bottom edge at its left end, in pixels.
-        base_y = line_box[3] + (baseline[1] if baseline else 0)
-        vertical = (line_box[3] - line_box[1]) > 2 * (line_box[2] - line_box[0]) and len(words) > 1
-        line_text = clean_line(" ".join(text for text, _ in words))
-        if is_rtl(line_text) and not vertical:
-            # A right-to-left line is one run over the whole line box: tesseract's Arabic word
-            # boxes overlap often enough that placing words by them scrambles extraction.
-            runs.append(Run(line_text, tuple(int(v) for v in line_box), base_y))
-            continue
-        # Words that the stored text joins without a space (CJK next to CJK, a full-width mark
-        # after a character) are one run, drawn over the words' horizontal extent at the
-        # line's height (tesseract's boxes for punctuation are unreliable on their own).
-        groups: list[tuple[str, list[tuple]]] = [(words[0][0], [words[0][1]])]
-        for text, box in words[1:]:
-            run_text, boxes = groups[-1]
-            if clean_line(f"{run_text} {text}") == clean_line(run_text + text):
-                groups[-1] = (clean_line(run_text + text), boxes + [box])
-            else:
-                groups.append((text, [box]))
-        for text, boxes in groups:
-            x0, _, x1, _ = _union(boxes)
-            runs.append(Run(text, (x0, int(line_box[1]), x1, int(line_box[3])), base_y,
-                            vertical))
-    return (int(page_box[2] - page_box[0]), int(page_box[3] - page_box[1])), runs
+    result = read_hocr(hocr)
+    return (result.width, result.height), result_runs(result)
 
 
 class _Encoder:
@@ -191,6 +167,21 @@ def _font(pdf: pikepdf.Pdf, encoder: _Encoder) -> pikepdf.Dictionary:
         ToUnicode=pdf.make_stream(encoder.to_unicode())))
 
 
+def _actual_text(text: str, show: bytes) -> bytes:
+    """`show` wrapped in a marked-content span whose /ActualText is `text`, when `text` has
+    characters outside the BMP.
+
+    Why: their ToUnicode entries are UTF-16 surrogate pairs, and Ghostscript 10.0's PDF/A
+    rewrite of the font corrupts the low surrogate (U+20000 came out as U+FFFD U+4000); the
+    span's ActualText survives the rewrite and extractors (poppler, pdf.js, Acrobat) prefer it
+    to the font's mapping.
+    """
+    if all(ord(ch) <= 0xFFFF for ch in text):
+        return show
+    actual = ("\ufeff" + text).encode("utf-16-be").hex().upper().encode()
+    return b"/Span <</ActualText <%s>>> BDC %s EMC" % (actual, show)
+
+
 def _text_ops(runs: list[Run], encoder: _Encoder, scale_x: float, scale_y: float,
               page_h: float) -> bytes:
     """Content stream operators drawing every run invisibly (render mode 3) over its box."""
@@ -224,8 +215,9 @@ def _text_ops(runs: list[Run], encoder: _Encoder, scale_x: float, scale_y: float
                 ops.append(b"1 0 0 1 %.2f %.2f Tm <%s> Tj" % (
                     x1 * scale_x - cell * (i + 1), base, encoder.encode(char).hex().encode()))
             continue
-        ops.append(b"/F1 %.2f Tf %.2f Tz 1 0 0 1 %.2f %.2f Tm <%s> Tj" % (
-            size, tz, x0 * scale_x, base, encoder.encode(run.text).hex().encode()))
+        show = b"/F1 %.2f Tf %.2f Tz 1 0 0 1 %.2f %.2f Tm <%s> Tj" % (
+            size, tz, x0 * scale_x, base, encoder.encode(run.text).hex().encode())
+        ops.append(_actual_text(run.text, show))
     ops.append(b"ET")
     return b"\n".join(ops)
 
@@ -241,8 +233,9 @@ def _embeddable(image_path: Path) -> str | bytes:
         return buf.getvalue()
 
 
-def build_pdf(pages: list[tuple[Path, Path]], out: Path) -> Path:
-    """Write `out`: one page per (image, hOCR) pair, the image visible, the text invisible.
+def build_pdf(pages: list[tuple[Path, "Path | PageResult"]], out: Path) -> Path:
+    """Write `out`: one page per (image, recognition result or hOCR file) pair, the image
+    visible, the text invisible.
 
     The image goes in as img2pdf embeds it (JPEG, PNG and CCITT G4 TIFF without re-encoding),
     so the page size follows the image's pixels and dpi; hOCR coordinates are scaled from the
@@ -263,10 +256,13 @@ def build_pdf(pages: list[tuple[Path, Path]], out: Path) -> Path:
         pdf.pages.extend(pikepdf.open(io.BytesIO(data)).pages)
     encoder = _Encoder()
     texts = []
-    for page, (_, hocr) in zip(pdf.pages, pages):
+    for page, (_, source) in zip(pdf.pages, pages):
         x0, y0, x1, y1 = (float(v) for v in page.mediabox)
         page_w, page_h = x1 - x0, y1 - y0
-        (hocr_w, hocr_h), runs = hocr_runs(hocr)
+        if isinstance(source, PageResult):
+            (hocr_w, hocr_h), runs = (source.width, source.height), result_runs(source)
+        else:
+            (hocr_w, hocr_h), runs = hocr_runs(source)
         texts.append(_text_ops(runs, encoder, page_w / hocr_w, page_h / hocr_h, page_h))
     # The font is made after all text is encoded, so its ToUnicode knows every private CID.
     font = _font(pdf, encoder)

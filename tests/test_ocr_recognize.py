@@ -95,19 +95,34 @@ def test_stored_files_are_nfc_and_named_after_page_stems(ocr_results):
         assert not [p for p in out_dir.parent.iterdir() if ".partial-" in p.name]
 
 
-def test_record_names_engine_models_with_digests_and_page_statistics(ocr_results, ocr_settings):
+def test_record_names_engines_models_with_digests_and_page_statistics(ocr_results, ocr_settings):
+    import hashlib
+
+    from ocr import ppocr
     out_dir, record = ocr_results["ar-zh-bilingual-001"]
-    assert record.engine == "tesseract" and record.engine_version == tesseract.version()
-    assert [m.name for m in record.models] == ["ara", "chi_sim"]
+    # A bilingual item: Chinese lines read by PP-OCR, Arabic lines by tesseract.
+    assert record.engine == "ppocr+tesseract"
+    assert [e.name for e in record.engines] == ["ppocr", "tesseract"]
+    pp, tess = record.engines
+    assert tess.version == tesseract.version() and pp.version == ppocr.version()
+    assert [m.name for m in tess.models] == ["ara"]
+    assert [m.name for m in pp.models] == [ppocr.DET_MODEL, ppocr.REC_MODEL]
+    files = {**ppocr.model_files(), "ara": tesseract.model_file("ara", ocr_settings.tessdata_dir)}
     for model in record.models:
-        path = tesseract.model_file(model.name, ocr_settings.tessdata_dir)
+        data = files[model.name].read_bytes()
         assert re.fullmatch(r"[0-9a-f]{128}", model.sha512)
-        assert model.sha512 == __import__("hashlib").sha512(path.read_bytes()).hexdigest()
+        assert model.sha512 == hashlib.sha512(data).hexdigest()
+        assert model.sha256 == hashlib.sha256(data).hexdigest()
     assert [p.seq for p in record.pages] == [1, 2]
     for page in record.pages:
         assert 50 < page.mean_confidence <= 100
         assert page.word_count > 20
+        assert page.lines_by_engine["ppocr"] >= 2 and page.lines_by_engine["tesseract"] >= 2
     assert ItemOcr.model_validate_json((out_dir / OCR_RECORD).read_text()) == record
+    _, chinese = ocr_results["zh-hans-book-001"]
+    assert chinese.engine == "ppocr" and chinese.page_segmentation is None
+    _, arabic = ocr_results["ar-book-001"]
+    assert arabic.engine == "tesseract" and [m.name for m in arabic.models] == ["ara"]
 
 
 def test_item_pdf_has_one_page_per_image_and_a_text_layer(ocr_results):

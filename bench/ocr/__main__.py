@@ -1,16 +1,22 @@
 """Time and score three ways of OCRing the same pages, in one run, and write BENCHMARKS.md.
 
-    .venv/bin/python -m bench.ocr [--real N] [--preprocess-variants] [--no-write]
+    .venv/bin/python -m bench.ocr [--pages N] [--real N] [--preprocess-variants] [--no-write]
 
 (a) plain `tesseract` CLI, one process per page, `nproc` at a time (OMP_THREAD_LIMIT=1), text
-    only, with the item's routed models and tesseract's default page segmentation;
-(b) OCRmyPDF (PyPI) `--jobs nproc --output-type pdf --sidecar`, one run per language group;
-(c) this pipeline's OCR stage (`ocr.recognize.ocr_item`): ALTO, hOCR, text, search variants,
-    quality flags and the item PDF, with the configured preprocessing.
+    only, with the language's tesseract models and tesseract's default page segmentation;
+(b) OCRmyPDF (PyPI) `--jobs nproc --output-type pdf --sidecar`, one run per page group;
+(c) this pipeline's OCR stage (`ocr.recognize.ocr_item`): the configured engines (PP-OCR for
+    Chinese, tesseract for Arabic, per line on bilingual pages), ALTO, hOCR, text, search
+    variants, quality flags and the item PDF, with the configured preprocessing;
+(c') the pipeline with vertical Chinese on tesseract's `_vert` models instead, for the routing
+    decision of vertical books.
 
-Pages: see `bench.ocr.pages`. Reported: pages/minute (wall clock), CPU seconds per page (this
-process and its children), CER per page group, the ratios (c)/(a) and (c)/(b), and the
-machine's load (`uptime`) before and after, since the machine is shared.
+Pages: see `bench.ocr.pages`: per language (Simplified, Traditional, vertical Traditional,
+Arabic, bilingual Arabic + Chinese) clean and degraded renderings, plus real Arabic scans.
+Every run is measured per page group, so CER and CPU seconds per page (this process and its
+children: all threads and all tesseract processes) are side by side for each kind of page.
+The machine is shared: the load (`uptime`) before and after is reported, and the comparison
+that holds is between runs of the same group in the same run.
 """
 
 import argparse
@@ -32,7 +38,7 @@ from PIL import Image
 from rapidfuzz.distance.Levenshtein import distance as levenshtein
 
 from bench.markdown import write_section
-from bench.ocr.pages import ROOT, BenchPage, generated_pages, real_pages
+from bench.ocr.pages import ROOT, BenchPage, generated_pages, real_pages, vertical_pages
 from kernel.languages import tesseract_models
 from kernel.settings import Settings
 from ingest.models import Item, Page
@@ -108,9 +114,11 @@ def _item(item_id: str, languages, direction: str, group: list[BenchPage], root:
                 reading_direction=direction, pages=pages)
 
 
-def run_c(pages: list[BenchPage], work: Path, jobs: int, preprocess: str | None) -> dict[Path, str]:
+def run_c(pages: list[BenchPage], work: Path, jobs: int, preprocess: str | None,
+          engines: str | None = None) -> dict[Path, str]:
     settings = Settings(ocr_workers=jobs,
-                        **({"ocr_preprocess": preprocess} if preprocess is not None else {}))
+                        **({"ocr_preprocess": preprocess} if preprocess is not None else {}),
+                        **({"ocr_engines": engines} if engines is not None else {}))
     texts = {}
     for n, ((languages, direction), group) in enumerate(_groups(pages).items()):
         item = _item(f"bench-{n}", languages, direction, group, Path("/"))
@@ -121,19 +129,30 @@ def run_c(pages: list[BenchPage], work: Path, jobs: int, preprocess: str | None)
 
 
 def measure(name: str, run, pages: list[BenchPage]) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"bench-ocr-{name}-") as tmp:
-        cpu0, wall0 = _cpu(), time.perf_counter()
-        texts = run(Path(tmp))
-        wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
-    scores: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    """Run `run` on each page group separately; CER, CPU s/page and wall time per group."""
+    out = {"name": name, "pages": len(pages), "groups": {}}
+    groups: dict[str, list[BenchPage]] = defaultdict(list)
     for page in pages:
-        ref, hyp = normalize_for_cer(page.truth), normalize_for_cer(texts[page.image])
-        scores[page.group][0] += levenshtein(ref, hyp)
-        scores[page.group][1] += len(ref)
-    return {"name": name, "pages": len(pages), "wall_s": round(wall, 2),
-            "pages_per_min": round(60 * len(pages) / wall, 1),
-            "cpu_s_per_page": round(cpu / len(pages), 2),
-            "cer": {g: round(e / n, 4) for g, (e, n) in sorted(scores.items())}}
+        groups[page.group].append(page)
+    for group, members in groups.items():
+        with tempfile.TemporaryDirectory(prefix=f"bench-ocr-{name}-") as tmp:
+            cpu0, wall0 = _cpu(), time.perf_counter()
+            texts = run(members, Path(tmp))
+            wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+        errors = chars = 0
+        for page in members:
+            ref, hyp = normalize_for_cer(page.truth), normalize_for_cer(texts[page.image])
+            errors += levenshtein(ref, hyp)
+            chars += len(ref)
+        out["groups"][group] = {"pages": len(members), "cer": round(errors / chars, 4),
+                                "cpu_s_per_page": round(cpu / len(members), 2),
+                                "wall_s": round(wall, 2)}
+        print(f"  ({name}) {group}: CER {errors / chars:.4f}, CPU {cpu / len(members):.2f} "
+              "s/page", file=sys.stderr)
+    total_cpu = sum(g["cpu_s_per_page"] * g["pages"] for g in out["groups"].values())
+    out["cpu_s_per_page"] = round(total_cpu / len(pages), 2)
+    out["cer"] = {g: v["cer"] for g, v in out["groups"].items()}
+    return out
 
 
 def _pct(x: float) -> str:
@@ -142,34 +161,39 @@ def _pct(x: float) -> str:
 
 def render(results: list[dict], variants: list[dict], load_before: str, load_after: str,
            jobs: int, tesseract_version: str, args: argparse.Namespace) -> str:
-    a, b, c = results
+    from ocr import ppocr
+
+    a, b, c, v = results
+    settings = Settings()
     lines = [
-        f"Run on this machine ({jobs} cores, tesseract {tesseract_version}, "
-        f"models: {os.environ.get('CADL_TESSDATA_DIR') or 'Debian packages'}), "
-        f"{a['pages']} pages. Load (`uptime`) before: `{load_before}`; after: `{load_after}`.",
+        f"Run on this machine ({jobs} cores shared with other work, tesseract "
+        f"{tesseract_version}, {ppocr.version()}, tesseract models: "
+        f"{os.environ.get('CADL_TESSDATA_DIR') or 'Debian packages (fast)'}), {a['pages']} "
+        f"pages. Load (`uptime`) before: `{load_before}`; after: `{load_after}`.",
         "",
-        f"(c) used `CADL_OCR_PREPROCESS={Settings().ocr_preprocess}` and page segmentation "
-        f"mode {PSM_HORIZONTAL}; (a) and (b) tesseract's defaults (mode 3, Otsu), same models.",
+        f"(c) is the pipeline as configured: `CADL_OCR_ENGINES={settings.ocr_engines}`, "
+        f"`CADL_OCR_PREPROCESS={settings.ocr_preprocess}`; (c') the same with "
+        "`zh-Hant/ttb=tesseract` (vertical books on `chi_tra_vert`). (a) and (b) run tesseract "
+        f"with the language's models and its defaults (page segmentation {PSM_HORIZONTAL}, Otsu). "
+        "CPU s/page counts this process and its children (threads, tesseract processes), per "
+        "page group; the machine was loaded by other work, so compare columns of one row.",
         "",
-        f"Reproduce: `{COMMAND}{f' --real {args.real}' if args.real is not None else ''}"
+        f"Reproduce: `{COMMAND} --pages {args.pages}"
+        f"{f' --real {args.real}' if args.real is not None else ''}"
         f"{' --preprocess-variants' if args.preprocess_variants else ''}`",
         "",
-        "| run | pages/min | CPU s/page | wall s |",
-        "|---|---:|---:|---:|",
+        "| page group | pages | (a) tesseract CER | (a) CPU s/p | (b) OCRmyPDF CER | "
+        "(b) CPU s/p | (c) pipeline CER | (c) CPU s/p | (c') vertical on `_vert` CER |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    labels = {"a": "(a) tesseract CLI, text only", "b": "(b) OCRmyPDF, PDF + sidecar",
-              "c": "(c) OCR stage, all outputs"}
-    for r in results:
-        lines.append(f"| {labels[r['name']]} | {r['pages_per_min']} | {r['cpu_s_per_page']} | "
-                     f"{r['wall_s']} |")
-    lines += ["", f"(c)/(a) pages/min: **{c['pages_per_min'] / a['pages_per_min']:.2f}**; "
-              f"(c)/(b): **{c['pages_per_min'] / b['pages_per_min']:.2f}**; "
-              f"CPU s/page (c)/(a): {c['cpu_s_per_page'] / a['cpu_s_per_page']:.2f}.", "",
-              "| CER by page group | (a) | (b) | (c) | (c)/(a) |", "|---|---:|---:|---:|---:|"]
-    for group in a["cer"]:
-        ratio = c["cer"][group] / a["cer"][group] if a["cer"][group] else float("nan")
-        lines.append(f"| {group} | {_pct(a['cer'][group])} | {_pct(b['cer'][group])} | "
-                     f"{_pct(c['cer'][group])} | {ratio:.2f} |")
+    for group, ga in a["groups"].items():
+        gb, gc = b["groups"][group], c["groups"][group]
+        gv = v["groups"].get(group)
+        lines.append(f"| {group} | {ga['pages']} | {_pct(ga['cer'])} | {ga['cpu_s_per_page']} | "
+                     f"{_pct(gb['cer'])} | {gb['cpu_s_per_page']} | **{_pct(gc['cer'])}** | "
+                     f"{gc['cpu_s_per_page']} | {_pct(gv['cer']) if gv else ''} |")
+    lines += ["", f"All pages, CPU s/page: (a) {a['cpu_s_per_page']}, (b) {b['cpu_s_per_page']}, "
+              f"(c) {c['cpu_s_per_page']}."]
     if variants:
         lines += ["", "Preprocessing of the OCR copy, CER of (c) per setting of "
                   "`CADL_OCR_PREPROCESS` (same pages):", "",
@@ -178,8 +202,6 @@ def render(results: list[dict], variants: list[dict], load_before: str, load_aft
         for group in a["cer"]:
             lines.append(f"| {group} | " + " | ".join(_pct(v["cer"][group]) for v in variants)
                          + " |")
-        lines += ["", "| pages/min | " + " | ".join(str(v["pages_per_min"]) for v in variants)
-                  + " |"]
     return "\n".join(lines)
 
 
@@ -187,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=int, default=None,
                         help="use only the first N real scans of ../shared/ocr-gt (default all)")
+    parser.add_argument("--pages", type=int, default=2,
+                        help="generated pages per language and kind (default 2)")
     parser.add_argument("--preprocess-variants", action="store_true",
                         help="also run (c) with each preprocessing setting, for CER per step")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md")
@@ -196,23 +220,26 @@ def main(argv: list[str] | None = None) -> int:
         if tool and shutil.which(tool) is None:
             parser.error(f"{tool} is not installed")
     jobs = os.cpu_count() or 1
+    vertical_engines = Settings().ocr_engines + "; zh-Hant/ttb=tesseract; zh-Hans/ttb=tesseract"
     with tempfile.TemporaryDirectory(prefix="bench-ocr-pages-") as tmp:
-        pages = generated_pages(Path(tmp)) + real_pages(args.real)
-        print(f"{len(pages)} pages; running (a), (b), (c) with {jobs} jobs", file=sys.stderr)
+        pages = (generated_pages(Path(tmp), args.pages) + vertical_pages(Path(tmp), args.pages)
+                 + real_pages(args.real))
+        vertical = [p for p in pages if p.reading_direction == "ttb"]
+        print(f"{len(pages)} pages; running (a), (b), (c), (c') with {jobs} jobs", file=sys.stderr)
         load_before = _uptime()
         results = [
-            measure("a", lambda w: run_a(pages, w, jobs), pages),
-            measure("b", lambda w: run_b(pages, w, jobs), pages),
-            measure("c", lambda w: run_c(pages, w, jobs, None), pages),
+            measure("a", lambda ps, w: run_a(ps, w, jobs), pages),
+            measure("b", lambda ps, w: run_b(ps, w, jobs), pages),
+            measure("c", lambda ps, w: run_c(ps, w, jobs, None), pages),
+            measure("v", lambda ps, w: run_c(ps, w, jobs, None, vertical_engines), vertical),
         ]
         load_after = _uptime()
         variants = []
         if args.preprocess_variants:
             for setting in ("", "rescale", "rescale,denoise", "rescale,binarize",
                             "rescale,denoise,binarize"):
-                result = measure("c", lambda w: run_c(pages, w, jobs, setting), pages)
+                result = measure("c", lambda ps, w: run_c(ps, w, jobs, setting), pages)
                 variants.append({**result, "preprocess": setting})
-                print(f"  preprocess {setting!r}: {result['cer']}", file=sys.stderr)
     section = render(results, variants, load_before, load_after, jobs, tesseract.version(), args)
     print(section)
     out = ROOT / "var" / "bench"
