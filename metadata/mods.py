@@ -1,10 +1,11 @@
 """MODS 3.8 description of one item, built from its manifest row.
 
-Every language fact (MODS code, script, BCP 47 tag) comes from `kernel.languages`, so the MODS `lang`
-of a title and the OCR model of its pages cannot disagree. Parallel titles are linked by one
-`altRepGroup`, as MODS prescribes for the same title given in several languages or scripts. Manifest
-columns MODS has no element for are kept verbatim in `mods:extension`, so the partner's cataloguing
-is never lost in the conversion.
+Every language code comes from `kernel.languages`, so the MODS `lang` of a title and the OCR
+model of its pages cannot disagree; the script of each title and name comes from the string itself
+(`kernel.scripts`), so a Simplified title of a Traditional book is tagged `Hans` here as in IIIF.
+Following the LoC guidelines for multi-script records, `altRepGroup` links only the same title or
+name in another script; translations are `titleInfo type="translated"`. Manifest columns MODS has
+no element for are kept verbatim in `mods:extension`, so the partner's cataloguing is never lost.
 
 Reading direction: MODS has no element for it. We record it as
 `physicalDescription/note[@type="reading direction"]` holding the code the manifest uses ("rtl",
@@ -21,6 +22,8 @@ from kernel.errors import MetadataInvalid
 from kernel.languages import READING_DIRECTIONS, Language, UnknownLanguage, language
 from ingest.models import Item
 from kernel.namespaces import CADL, MODS, NSMAP, XML, schema_location
+from kernel.scripts import (HAN, HANS, HANT, StringLanguage, detect_script, other_chinese_form,
+                            string_language)
 from metadata.text import nfc
 
 M = ElementMaker(namespace=MODS, nsmap=NSMAP)
@@ -29,7 +32,6 @@ C = ElementMaker(namespace=CADL, nsmap=NSMAP)
 MODS_VERSION = "3.8"
 MARC_RELATOR = "http://id.loc.gov/vocabulary/relators"
 TITLE_KEYS = ("ar", "zh", "en")  # keys of Item.titles, in the order parallel titles are written
-TITLE_GROUP = "titles"  # the altRepGroup shared by a title and its parallel titles
 READING_DIRECTION_NOTE = "reading direction"
 
 # EDTF (ISO 8601-2) dates the manifest may carry: years, months, days, "X" for unknown digits,
@@ -48,8 +50,9 @@ def _language(tag: str, item: Item) -> Language:
 def title_language(key: str, item: Item) -> Language:
     """The language of the parallel title stored under `key` ("ar", "zh", "en") of `item.titles`.
 
-    "zh" takes the item's own Chinese language, so a Traditional Chinese book gets a `Hant` title;
-    a book with no Chinese text gets Simplified (the form the Chinese portal catalogues in).
+    "zh" takes the item's own Chinese language (a book with no Chinese text: Simplified, the form
+    the Chinese portal catalogues in); the script written on each title comes from the title's
+    own characters (`kernel.scripts.string_language`), not from this.
     """
     if key == "zh":
         for tag in item.languages:
@@ -64,20 +67,36 @@ def _title_key(lang: Language) -> str:
     return lang.tag.split("-")[0]
 
 
-def _title_info(text: str, lang: Language, **attrs: str) -> etree._Element:
-    element = M.titleInfo(M.title(nfc(text)), **attrs)
-    element.set("lang", lang.mods_code)
-    element.set(f"{{{XML}}}lang", lang.tag)
-    element.set("script", lang.script)
+def _tag(element: etree._Element, tags: StringLanguage) -> etree._Element:
+    element.set("lang", tags.mods_code)
+    element.set(f"{{{XML}}}lang", tags.tag)
+    element.set("script", tags.script)
     return element
 
 
+def _other_script(text: str, tags: StringLanguage) -> tuple[str, StringLanguage] | None:
+    """The same Chinese string in the other Chinese script (OpenCC), or None when there is no
+    other form (not Chinese, or a string both scripts write alike)."""
+    if tags.script not in (HANS, HANT):
+        return None
+    other = other_chinese_form(text, tags.script)
+    if other == text:
+        return None
+    script = HANT if tags.script == HANS else HANS
+    return other, StringLanguage(tags.mods_code, script, f"zh-{script}")
+
+
 def _titles(item: Item) -> list[etree._Element]:
-    """The primary title, then each parallel title in TITLE_KEYS order, grouped by altRepGroup."""
+    """The primary title, then each translated title in TITLE_KEYS order.
+
+    Following the LoC guidelines for multi-script records, `altRepGroup` links only the same
+    title written in another script (a Chinese title and its OpenCC form in the other Chinese
+    script); a translation is its own `titleInfo type="translated"` with its `xml:lang`.
+    """
     primary = _language(item.primary_language, item)
     primary_key = _title_key(primary)
-    entries: list[tuple[str, Language, dict[str, str]]] = [
-        (item.title, primary, {"usage": "primary"})]
+    entries: list[tuple[str, str, dict[str, str]]] = [
+        (item.title, primary.tag, {"usage": "primary"})]
     unknown = sorted(set(item.titles) - set(TITLE_KEYS))
     if unknown:
         raise MetadataInvalid(
@@ -91,33 +110,68 @@ def _titles(item: Item) -> list[etree._Element]:
         if key == primary_key:
             if nfc(text) == nfc(item.title):
                 continue  # the manifest repeats the primary title in its language column
-            # A different title in the primary language is a variant, not a parallel title.
-            entries.append((text, primary, {"type": "alternative"}))
+            # A different title in the primary language is a variant, not a translation.
+            entries.append((text, primary.tag, {"type": "alternative"}))
             continue
-        entries.append((text, title_language(key, item), {"type": "translated"}))
-    grouped = len(entries) > 1
-    return [
-        _title_info(text, lang, **attrs, **({"altRepGroup": TITLE_GROUP} if grouped else {}))
-        for text, lang, attrs in entries
-    ]
+        entries.append((text, title_language(key, item).tag, {"type": "translated"}))
+    elements, groups = [], 0
+    for text, language_tag, attrs in entries:
+        text = nfc(text)
+        tags = string_language(text, language_tag)
+        element = _tag(M.titleInfo(M.title(text), **attrs), tags)
+        elements.append(element)
+        other = _other_script(text, tags)
+        if other is not None:
+            groups += 1
+            group = f"title{groups}"
+            element.set("altRepGroup", group)
+            alt_attrs = {k: v for k, v in attrs.items() if k != "usage"}
+            elements.append(_tag(M.titleInfo(M.title(other[0]), altRepGroup=group,
+                                             **alt_attrs), other[1]))
+    return elements
 
 
-def _creators(item: Item) -> list[etree._Element]:
-    # Manifest list cells are ";"-separated, as the `languages` column is.
-    names = [n.strip() for n in (item.creator or "").split(";") if n.strip()]
+def _creators(item: Item, main_script: str) -> list[etree._Element]:
+    """One `name` per creator (";"-separated in the manifest), primary first.
+
+    `lang`/`script` only on a name not in the record's main script; a Chinese name gets its
+    form in the other Chinese script as an `altRepGroup`. No `type` attribute: the manifest does
+    not say whether a creator is a person or a body, and a guess would be wrong data.
+    """
+    names = [nfc(n.strip()) for n in (item.creator or "").split(";") if n.strip()]
     elements = []
     for i, name in enumerate(names):
-        element = M.name(
-            M.namePart(nfc(name)),
-            M.role(
-                M.roleTerm("creator", type="text", authority="marcrelator",
-                           authorityURI=MARC_RELATOR, valueURI=f"{MARC_RELATOR}/cre"),
-                M.roleTerm("cre", type="code", authority="marcrelator"),
-            ),
-        )
+        def element(text: str) -> etree._Element:
+            return M.name(
+                M.namePart(text),
+                M.role(
+                    M.roleTerm("creator", type="text", authority="marcrelator",
+                               authorityURI=MARC_RELATOR, valueURI=f"{MARC_RELATOR}/cre"),
+                    M.roleTerm("cre", type="code", authority="marcrelator"),
+                ),
+            )
+        script = detect_script(name, main_script)
+        first = element(name)
         if i == 0:
-            element.set("usage", "primary")
-        elements.append(element)
+            first.set("usage", "primary")
+        elements.append(first)
+        if script in (HANS, HANT, HAN):
+            tags = string_language(name, "zh-Hant" if script == HANT else "zh-Hans")
+        elif script == "Arab":
+            tags = string_language(name, "ar")
+        else:
+            tags = None
+        if tags is not None and tags.script != main_script:
+            _tag(first, tags)
+        other = _other_script(name, tags) if tags is not None else None
+        if other is not None:
+            group = f"name{i + 1}"
+            first.set("altRepGroup", group)
+            alt = element(other[0])
+            alt.set("altRepGroup", group)
+            if other[1].script != main_script:
+                _tag(alt, other[1])
+            elements.append(alt)
     return elements
 
 
@@ -223,7 +277,7 @@ def build_mods(item: Item, batch_id: str, record_source: str | None = None) -> e
     primary = item.primary_language
     children = [
         *_titles(item),
-        *_creators(item),
+        *_creators(item, _language(primary, item).script),
         M.typeOfResource("text"),
         _origin_info(item),
         *[_language_element(_language(tag, item), tag == primary) for tag in item.languages],

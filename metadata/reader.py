@@ -162,13 +162,27 @@ def _text(element: etree._Element, path: str) -> str | None:
     return element.findtext(path, namespaces=NS)
 
 
+def _originals(elements: list[etree._Element]) -> list[etree._Element]:
+    """Each element but the alternate representations: of an `altRepGroup` only the first (the
+    writer puts the string as catalogued first, its form in the other script after it)."""
+    seen: set[str] = set()
+    kept = []
+    for element in elements:
+        group = element.get("altRepGroup")
+        if group is None or group not in seen:
+            kept.append(element)
+        if group is not None:
+            seen.add(group)
+    return kept
+
+
 def _item_from_mods(mods: etree._Element, item_id: str, pages: list[Page]) -> Item:
     languages = [tag for tag in (_text(el, "mods:languageTerm[@authority='rfc5646']")
                                  for el in mods.findall("mods:language", NS)) if tag]
     if not languages:
         raise MetadataInvalid(f"METS of {item_id}: MODS has no language with an RFC 5646 code")
     title, titles = None, {}
-    for info in mods.findall("mods:titleInfo", NS):
+    for info in _originals(mods.findall("mods:titleInfo", NS)):
         text = _text(info, "mods:title") or ""
         if info.get("usage") == "primary":
             title = text
@@ -176,7 +190,8 @@ def _item_from_mods(mods: etree._Element, item_id: str, pages: list[Page]) -> It
             titles[info.get(f"{{{XML}}}lang", "").split("-")[0]] = text
     if title is None:
         raise MetadataInvalid(f"METS of {item_id}: MODS has no titleInfo with usage=primary")
-    creators = [_text(name, "mods:namePart") for name in mods.findall("mods:name", NS)]
+    creators = [_text(name, "mods:namePart")
+                for name in _originals(mods.findall("mods:name", NS))]
     origin = mods.find("mods:originInfo", NS)
     line = _text(mods, "mods:recordInfo/mods:recordInfoNote[@type='manifest line']")
     return Item(

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
+from kernel.scripts import HAN, HANS, HANT, detect_script, string_language
 from publication.feed import PORTALS, fold, read_log
 from publication.iiif import MANIFEST, join_url
 from preservation.storage import Storage
@@ -150,7 +151,9 @@ class Repository:
             add("title", info.findtext("m:title", namespaces=ns),
                 info.get(XML_LANG) or info.get("lang"))
         for name in mods.findall("m:name", ns):
-            add("creator", " ".join(p.text or "" for p in name.findall("m:namePart", ns)))
+            # MODS tags a name only when it is not in the record's script: read it from the name.
+            text = " ".join(p.text or "" for p in name.findall("m:namePart", ns))
+            add("creator", text, name.get(XML_LANG) or _string_tag(text))
         for topic in mods.findall("m:subject/m:topic", ns):
             add("subject", topic.text)
         add("publisher", mods.findtext("m:originInfo/m:publisher", namespaces=ns))
@@ -340,6 +343,14 @@ class Repository:
             if following < len(records):
                 token.text = _encode_token(args, following)
         return e
+
+
+def _string_tag(text: str) -> str | None:
+    """BCP 47 tag of a name from its own script (`kernel.scripts`), None when it says none."""
+    script = detect_script(text)
+    if script in (HANS, HANT, HAN):
+        return string_language(text, "zh").tag
+    return {"Arab": "ar"}.get(script or "")
 
 
 def _stamp(moment: datetime) -> str:

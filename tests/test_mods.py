@@ -84,33 +84,38 @@ def test_simplified_and_traditional_chinese_differ_by_script_and_tag_not_code():
                          namespaces=NS) == "zh-Hant"
 
 
-def test_traditional_item_zh_title_equal_to_primary_is_not_repeated_and_en_is_parallel():
+def _titles(infos):
+    return [(i.findtext("mods:title", namespaces=NS), i.get(XML_LANG), i.get("script"),
+             i.get("usage"), i.get("type"), i.get("altRepGroup")) for i in infos]
+
+
+def test_traditional_title_has_its_simplified_form_as_alt_rep_and_en_is_only_translated():
     infos = _title_infos(build_mods(traditional_item(), "b1", record_source="CADL"))
-    assert [i.findtext("mods:title", namespaces=NS) for i in infos] == [
-        "紅樓夢", "Dream of the Red Chamber"]
-    assert infos[1].get("type") == "translated"
-    assert infos[1].get("script") == "Latn"
-    assert {i.get("altRepGroup") for i in infos} == {"titles"}
-
-
-def test_bilingual_parallel_titles_share_one_alt_rep_group_in_fixed_order():
-    infos = _title_infos(build_mods(bilingual_item(), "b1", record_source="CADL"))
-    got = [(i.findtext("mods:title", namespaces=NS), i.get("lang"), i.get(XML_LANG),
-            i.get("script"), i.get("usage"), i.get("type")) for i in infos]
-    assert got == [
-        ("رحلة ابن بطوطة", "ara", "ar", "Arab", "primary", None),
-        ("伊本·白图泰游记", "chi", "zh-Hans", "Hans", None, "translated"),
-        ("The Travels of Ibn Battuta", "eng", "en", "Latn", None, "translated"),
+    assert _titles(infos) == [
+        ("紅樓夢", "zh-Hant", "Hant", "primary", None, "title1"),
+        ("红楼梦", "zh-Hans", "Hans", None, None, "title1"),
+        ("Dream of the Red Chamber", "en", "Latn", None, "translated", None),
     ]
-    groups = {i.get("altRepGroup") for i in infos}
-    assert len(groups) == 1 and None not in groups
 
 
-def test_zh_title_follows_the_items_chinese_script():
-    item = bilingual_item().model_copy(update={"languages": ["ar", "zh-Hant"]})
-    zh = [i for i in _title_infos(build_mods(item, "b1", record_source="CADL"))
-          if i.get("lang") == "chi"][0]
-    assert (zh.get(XML_LANG), zh.get("script")) == ("zh-Hant", "Hant")
+def test_translations_are_not_grouped_only_the_same_title_in_another_script_is():
+    infos = _title_infos(build_mods(bilingual_item(), "b1", record_source="CADL"))
+    assert [i.get("lang") for i in infos] == ["ara", "chi", "chi", "eng"]
+    assert _titles(infos) == [
+        ("رحلة ابن بطوطة", "ar", "Arab", "primary", None, None),
+        ("伊本·白图泰游记", "zh-Hans", "Hans", None, "translated", "title1"),
+        ("伊本·白圖泰遊記", "zh-Hant", "Hant", None, "translated", "title1"),
+        ("The Travels of Ibn Battuta", "en", "Latn", None, "translated", None),
+    ]
+
+
+def test_a_simplified_title_of_a_traditional_item_is_tagged_by_its_own_script():
+    item = traditional_item().model_copy(update={"title": "郑和下西洋", "titles": {}})
+    infos = _title_infos(build_mods(item, "b1", record_source="CADL"))
+    assert _titles(infos) == [
+        ("郑和下西洋", "zh-Hans", "Hans", "primary", None, "title1"),
+        ("鄭和下西洋", "zh-Hant", "Hant", None, None, "title1"),
+    ]
 
 
 def test_zh_title_of_an_item_without_chinese_defaults_to_simplified():
@@ -235,3 +240,18 @@ def test_two_builds_serialise_identically():
     first = etree.tostring(build_mods(bilingual_item(), "b1", record_source="CADL"))
     second = etree.tostring(build_mods(bilingual_item(), "b1", record_source="CADL"))
     assert first == second
+
+
+def test_a_chinese_name_gets_its_other_script_form_tagged_where_not_the_records_script():
+    names = build_mods(simplified_item(), "b1", record_source="CADL").findall("mods:name", NS)
+    got = [(n.findtext("mods:namePart", namespaces=NS), n.get("lang"), n.get("script"),
+            n.get("altRepGroup"), n.get("usage")) for n in names]
+    assert got == [("鲁迅", None, None, "name1", "primary"),  # the record's own script
+                   ("魯迅", "chi", "Hant", "name1", None)]
+
+
+def test_a_chinese_name_in_an_arabic_record_carries_lang_and_script():
+    item = arabic_item().model_copy(update={"creator": "محمد كرد علي; 马坚"})
+    names = build_mods(item, "b1", record_source="CADL").findall("mods:name", NS)
+    assert [(n.get(XML_LANG), n.get("script"), n.get("altRepGroup")) for n in names] == [
+        (None, None, None), ("zh-Hans", "Hans", "name2"), ("zh-Hant", "Hant", "name2")]
