@@ -18,6 +18,9 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-
 
 LANDING := var/landing
 SAMPLE := $(LANDING)/sample-batch-001
+# Links in the demo's manifests and feeds point at `cadl serve --port 8800` (file:// ids are
+# invalid IIIF and publication refuses them).
+DEMO_BASE_URL := http://127.0.0.1:8800
 
 DISTRIBUTED_APT_PACKAGES := postgresql redis-server
 
@@ -62,7 +65,7 @@ venv: system-deps $(VENV)/.installed
 
 demo: venv
 	@[ -d $(SAMPLE) ] || $(BIN)/cadl sample $(LANDING)
-	$(BIN)/cadl run $(SAMPLE)
+	CADL_ACCESS_BASE_URL=$${CADL_ACCESS_BASE_URL:-$(DEMO_BASE_URL)} $(BIN)/cadl run $(SAMPLE)
 	@echo
 	@echo "Bags (preservation):  var/preservation/items/"
 	@echo "Access packages:      var/access/items/"

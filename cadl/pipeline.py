@@ -300,12 +300,13 @@ def catalogue(settings: Settings | None = None) -> str:
     from preservation.backends import open_storage
 
     from publication.feed import refresh
-    from publication.portal_files import base_url
+    from publication.portal_files import public_base_url
 
     settings = settings or get_settings()
+    base = public_base_url(settings)  # before writing anything: refuse file:// links up front
     access = open_storage(settings.access_url, settings)
     uri = write_catalogue(access, now())
-    refresh(access, now(), base_url(settings))  # per-portal catalogues and change feeds
+    refresh(access, now(), base)  # per-portal catalogues and change feeds
     return uri
 
 

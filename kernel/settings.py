@@ -130,6 +130,12 @@ class Settings(BaseSettings):
         "manifests, feeds and OAI-PMH records are joined; unset uses the access location's "
         "own URI (CADL_ACCESS_URL).",
     )
+    allow_file_urls: bool = Field(
+        False, description="Development only: let publication write file:// (or s3://) links "
+        "into IIIF manifests and change feeds when CADL_ACCESS_BASE_URL is not an http(s) URL. "
+        "Such manifests are invalid IIIF and open in no viewer elsewhere; off, publication "
+        "refuses them and names CADL_ACCESS_BASE_URL.",
+    )
     display_px: int = Field(
         1600, description="Longest side of the per-page display images (JPEG), in pixels."
     )

@@ -26,7 +26,9 @@ import logging
 import re
 from datetime import datetime, timezone
 
-from publication.iiif import MANIFEST, join_url, load_partner_names, partner_agent
+from ingest.models import Item
+from publication.iiif import (CONTEXT, MANIFEST, PORTAL_NAMES, join_url, load_partners,
+                              partner_agent, portal_collection_id, title_map)
 from preservation.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -151,8 +153,12 @@ def update_feeds(access: Storage, now: datetime, base_url: str,
         changes = _diff(fold(activities), shown, stamp)
         for number, change in enumerate(changes, start=len(activities) + 1):
             change["seq"] = number
-        if changes or access.head(f"feeds/{portal}/collection.json") is None:
-            first_changed = len(activities)
+        moved = _collection_id(access, portal) != join_url(
+            base_url, f"feeds/{portal}/collection.json")
+        if changes or moved:
+            # A new public base URL rewrites every page: activities must point at the manifests
+            # where they are now, not at ids (file://, an old host) that no longer resolve.
+            first_changed = 0 if moved else len(activities)
             activities += changes
             body = "".join(json.dumps(a, ensure_ascii=False, sort_keys=True) + "\n"
                            for a in activities)
@@ -161,6 +167,17 @@ def update_feeds(access: Storage, now: datetime, base_url: str,
         added[portal] = len(changes)
         log.info("feed %s: %d new activities", portal, len(changes))
     return added
+
+
+def _collection_id(access: Storage, portal: str) -> str | None:
+    """The id of a portal's Change Discovery collection as written last, None if none."""
+    key = f"feeds/{portal}/collection.json"
+    if access.head(key) is None:
+        return None
+    try:
+        return json.loads(access.get_bytes(key).decode("utf-8")).get("id")
+    except ValueError:
+        return None
 
 
 def _utc(now: datetime) -> str:
@@ -193,14 +210,44 @@ def write_portal_catalogues(access: Storage, now: datetime,
 
 def write_partners(access: Storage, base_url: str) -> None:
     """partners/<key>.json, the IIIF Agents every manifest's `provider` points to."""
-    for key, labels in load_partner_names().items():
-        access.put_bytes(f"partners/{key}.json", _json_bytes(partner_agent(key, labels, base_url)))
+    for key, partner in load_partners().items():
+        access.put_bytes(f"partners/{key}.json", _json_bytes(partner_agent(key, partner, base_url)))
+
+
+def write_portal_collections(access: Storage, base_url: str,
+                             entries: dict[str, dict]) -> None:
+    """portals/<p>/collection.json: a IIIF Collection of the manifests a portal shows now, the
+    `partOf` of each of those manifests."""
+    for portal in PORTALS:
+        items = []
+        for item_id in sorted(entries):
+            entry = entries[item_id]
+            if portal not in entry.get("portals", []):
+                continue
+            items.append({"id": join_url(base_url, f"items/{item_id}/{MANIFEST}"),
+                          "type": "Manifest", "label": _entry_label(entry)})
+        collection = {"@context": CONTEXT, "id": portal_collection_id(base_url, portal),
+                      "type": "Collection",
+                      "label": {tag: [name] for tag, name in PORTAL_NAMES[portal].items()},
+                      "items": items}
+        access.put_bytes(f"portals/{portal}/collection.json", _json_bytes(collection))
+
+
+def _entry_label(entry: dict) -> dict[str, list[str]]:
+    """A manifest's label from its item.json (title_map needs only titles and languages)."""
+    titles = {k: v for k, v in (entry.get("titles") or {}).items() if k in ("ar", "zh", "en")}
+    item = Item(item_id=entry.get("item_id") or "x", row=0,
+                languages=entry.get("languages") or ["en"], title=entry.get("title") or "",
+                titles=titles)
+    return title_map(item)
 
 
 def refresh(access: Storage, now: datetime, base_url: str) -> dict:
-    """Per-portal catalogues, feeds and partner agents, from the access location's item.json."""
+    """Per-portal catalogues, collections, feeds and partner agents, from the access location's
+    item.json files."""
     entries = published_entries(access)
     write_partners(access, base_url)
+    write_portal_collections(access, base_url, entries)
     catalogues = write_portal_catalogues(access, now, entries)
     added = update_feeds(access, now, base_url, entries)
     return {"catalogues": catalogues, "activities": added}

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from kernel.errors import ConfigError
 from kernel.paths import inside
 from kernel.settings import Settings
 from ingest.images import use_pixel_limit
 from ingest.models import Item
-from publication.iiif import MANIFEST, build_manifest, load_partner_names
+from publication.iiif import MANIFEST, build_manifest
 from publication.publish import make_thumbnail
 from publication.search import search_document
 
@@ -25,6 +26,23 @@ from publication.search import search_document
 def base_url(settings: Settings) -> str:
     """Public base URL of the access location: CADL_ACCESS_BASE_URL, else CADL_ACCESS_URL."""
     return (settings.access_base_url or settings.access_url).rstrip("/")
+
+
+def public_base_url(settings: Settings) -> str:
+    """The base URL publication writes into manifests and feeds: `base_url`, which must be
+    http(s) unless CADL_ALLOW_FILE_URLS says this is a development run.
+
+    Raises ConfigError naming CADL_ACCESS_BASE_URL otherwise: a file:// id is invalid IIIF and
+    means nothing on any other machine, so publishing one silently breaks every portal.
+    """
+    base = base_url(settings)
+    if base.startswith(("http://", "https://")) or settings.allow_file_urls:
+        return base
+    raise ConfigError(
+        f"the access location's public URL is {base!r}, which no portal or IIIF viewer can "
+        "open: set CADL_ACCESS_BASE_URL to the http(s) URL the access location is served at "
+        "(e.g. http://127.0.0.1:8800 for `cadl serve`), or CADL_ALLOW_FILE_URLS=true for a "
+        "development run that will not be published")
 
 
 def is_current(entry: dict, portals: list[str], settings: Settings) -> bool:
@@ -66,10 +84,10 @@ def add_portal_files(item: Item, entry: dict, pages: list[dict], scratch: Path,
                       thumbnail_size=_size(scratch / "thumbnails" / f"{page['stem']}.jpg"),
                       size=[source.width, source.height])
         texts[page["seq"]] = (scratch / page["text"]).read_text("utf-8")
-    base = base_url(settings)
+    base = public_base_url(settings)
     entry.update(base_url=base, display_px=settings.display_px, manifest=MANIFEST)
     entry["search"] = {portal: f"search/{portal}.json" for portal in portals}
-    manifest = build_manifest(item, entry, base, load_partner_names())
+    manifest = build_manifest(item, entry, base)
     files.append((_write_json(scratch / MANIFEST, manifest), MANIFEST))
     for portal in portals:
         doc = search_document(item, entry, portal, texts, base)

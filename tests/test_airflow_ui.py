@@ -77,7 +77,7 @@ def airflow_ui(tmp_path_factory):
                AIRFLOW__API__PORT=str(port), CADL_LANDING_DIR=str(root / "landing"),
                CADL_WORK_DIR=str(root / "work"), CADL_REPORTS_DIR=str(root / "reports"),
                CADL_PRESERVATION_URL=(root / "preservation").as_uri(),
-               CADL_ACCESS_URL=(root / "access").as_uri(),
+               CADL_ACCESS_URL=(root / "access").as_uri(), CADL_ALLOW_FILE_URLS="true",
                PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")  # standalone spawns `airflow`
     run = subprocess.run([str(BIN / "cadl"), "run", str(batch), "--json"], env=env,
                          capture_output=True, text=True, timeout=900)

@@ -48,7 +48,7 @@ def run(sample_batch, tmp_path_factory):
                CADL_LANDING_DIR=str(root / "landing"), CADL_WORK_DIR=str(root / "work"),
                CADL_REPORTS_DIR=str(root / "reports"),
                CADL_PRESERVATION_URL=(root / "preservation").as_uri(),
-               CADL_ACCESS_URL=(root / "access").as_uri())
+               CADL_ACCESS_URL=(root / "access").as_uri(), CADL_ALLOW_FILE_URLS="true")
     landing_before = _tree(batch)
 
     def cadl_run():

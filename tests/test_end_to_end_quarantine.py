@@ -51,7 +51,7 @@ def mixed(tmp_path_factory):
         os.environ, CADL_LANDING_DIR=str(root / "landing"), CADL_WORK_DIR=str(root / "work"),
         CADL_REPORTS_DIR=str(root / "reports"), CADL_QUARANTINE_DIR=str(root / "quarantine"),
         CADL_PRESERVATION_URL=(root / "preservation").as_uri(),
-        CADL_ACCESS_URL=(root / "access").as_uri(),
+        CADL_ACCESS_URL=(root / "access").as_uri(), CADL_ALLOW_FILE_URLS="true",
         # The good items' pages are blank: the OCR review hold (issue 4) would keep them back.
         CADL_OCR_HOLD_FOR_REVIEW="false"))
     ensure_db(env)

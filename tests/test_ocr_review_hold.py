@@ -21,7 +21,8 @@ def _settings(tmp_path, **extra) -> Settings:
     return Settings(landing_dir=tmp_path / "landing", work_dir=tmp_path / "work",
                     reports_dir=tmp_path / "reports",
                     preservation_url=(tmp_path / "preservation").as_uri(),
-                    access_url=(tmp_path / "access").as_uri(), **extra)
+                    access_url=(tmp_path / "access").as_uri(),
+                    allow_file_urls=True, **extra)
 
 
 def test_flagged_item_is_held_preserved_and_reported_while_a_good_one_is_published(

@@ -53,7 +53,7 @@ def make_partner_bag(sample: Path, landing: Path, name: str) -> Path:
 def settings(tmp_path):
     return Settings(work_dir=tmp_path / "work", reports_dir=tmp_path / "reports",
                     preservation_url=(tmp_path / "pres").as_uri(),
-                    access_url=(tmp_path / "access").as_uri(),
+                    access_url=(tmp_path / "access").as_uri(), allow_file_urls=True,
                     quarantine_dir=tmp_path / "quarantine")
 
 

@@ -97,7 +97,7 @@ def run_pipeline(batch: Path, work: Path) -> dict:
                AIRFLOW__CORE__LOAD_EXAMPLES="False",
                CADL_WORK_DIR=str(work / "work"), CADL_REPORTS_DIR=str(work / "reports"),
                CADL_PRESERVATION_URL=(work / "preservation").as_uri(),
-               CADL_ACCESS_URL=(work / "access").as_uri())
+               CADL_ACCESS_URL=(work / "access").as_uri(), CADL_ALLOW_FILE_URLS="true")
     ensure_db(airflow_env(env))
     start = time.monotonic()
     with open(work / "cadl-run.log", "wb") as log:

@@ -39,7 +39,7 @@ def cluster_run(tmp_path_factory):
     env = dict(os.environ, CADL_WORK_DIR=str(base / "work"),
                CADL_REPORTS_DIR=str(base / "reports"),
                CADL_PRESERVATION_URL=(base / "preservation").as_uri(),
-               CADL_ACCESS_URL=(base / "access").as_uri(), CADL_OCR_WORKERS="1",
+               CADL_ACCESS_URL=(base / "access").as_uri(), CADL_ALLOW_FILE_URLS="true", CADL_OCR_WORKERS="1",
                CADL_UNIT_PAGES=str(UNIT_PAGES))
     with Cluster(base / "cluster", workers=2, env=env) as cluster:
         cluster.wait_for_dag("ingest_batch", 180)
