@@ -114,14 +114,18 @@ def _titles(item: Item) -> list[etree._Element]:
             entries.append((text, primary.tag, {"type": "alternative"}))
             continue
         entries.append((text, title_language(key, item).tag, {"type": "translated"}))
-    elements, groups = [], 0
+    elements, groups, written = [], 0, set()
     for text, language_tag, attrs in entries:
         text = nfc(text)
+        if text in written:
+            continue  # a title column holding the primary title in the other Chinese script
+        written.add(text)
         tags = string_language(text, language_tag)
         element = _tag(M.titleInfo(M.title(text), **attrs), tags)
         elements.append(element)
         other = _other_script(text, tags)
         if other is not None:
+            written.add(other[0])
             groups += 1
             group = f"title{groups}"
             element.set("altRepGroup", group)

@@ -33,10 +33,20 @@ SCHEMA_FILES: dict[str, str] = {
     "premis": "premis-3.0.xsd",
     "mix": "mix-2.0.xsd",
     "alto": "alto-4.4.xsd",
+    "oai-pmh": "oai-pmh-2.0.xsd",
+    "oai_dc": "oai_dc-2.0.xsd",
 }
+OAI_PMH = "http://www.openarchives.org/OAI/2.0/"
+OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 
 # Records METS may wrap in xmlData that we validate strictly, keyed by their namespace.
 EMBEDDED_SCHEMAS: dict[str, str] = {MODS: "mods", PREMIS: "premis", MIX: "mix"}
+# Schemas compiled together with the records they carry: METS wraps MODS, PREMIS and MIX; an
+# OAI-PMH response carries oai_dc or MODS records, which its XSD checks strictly (`##other`).
+BUNDLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "mets": ((METS, "mets"), *EMBEDDED_SCHEMAS.items()),
+    "oai-pmh": ((OAI_PMH, "oai-pmh"), (OAI_DC, "oai_dc"), (MODS, "mods")),
+}
 
 _CATALOG_NS = "urn:oasis:names:tc:entity:xmlns:xml:catalog"
 _XSD = "http://www.w3.org/2001/XMLSchema"
@@ -79,7 +89,7 @@ def _schema_parser(schema_dir: Path = SCHEMA_DIR) -> etree.XMLParser:
 
 
 def load_schema(schema: str, schema_dir: Path | None = None) -> etree.XMLSchema:
-    """The compiled XSD for `schema` ("mets", "mods", "premis", "mix" or "alto"), cached.
+    """The compiled XSD for `schema` (a key of SCHEMA_FILES), cached.
 
     `schema_dir` is a folder holding the XSDs under the names of SCHEMA_FILES and a catalog.xml;
     the default is the copy packaged here (another folder lets a test check our output against a
@@ -88,7 +98,8 @@ def load_schema(schema: str, schema_dir: Path | None = None) -> etree.XMLSchema:
     "mets" is METS 1.12.1 compiled together with the schemas of the records METS may wrap (MODS,
     PREMIS, MIX), as a validator honouring our files' xsi:schemaLocation would load them: without
     PREMIS, the `xsi:type="premis:file"` of a wrapped object cannot resolve and is an error even
-    under METS' lax wildcard. Raises ValueError for an unknown schema name.
+    under METS' lax wildcard. "oai-pmh" likewise comes with oai_dc and MODS, so a response's
+    records are validated strictly. Raises ValueError for an unknown schema name.
     """
     if schema not in SCHEMA_FILES:
         raise ValueError(f"unknown schema {schema!r}; use one of {', '.join(SCHEMA_FILES)}")
@@ -98,18 +109,18 @@ def load_schema(schema: str, schema_dir: Path | None = None) -> etree.XMLSchema:
 @lru_cache(maxsize=None)
 def _compile(schema: str, schema_dir: Path) -> etree.XMLSchema:
     log.debug("compiling schema %s from %s", schema, schema_dir / SCHEMA_FILES[schema])
-    if schema != "mets":
+    if schema not in BUNDLES:
         return etree.XMLSchema(etree.parse(str(schema_dir / SCHEMA_FILES[schema]),
                                            _schema_parser(schema_dir)))
     xs = ElementMaker(namespace=_XSD, nsmap={"xs": _XSD})
     driver = xs.schema(*[
         xs.import_(namespace=ns, schemaLocation=(schema_dir / SCHEMA_FILES[name]).as_uri())
-        for ns, name in ((METS, "mets"), *EMBEDDED_SCHEMAS.items())
+        for ns, name in BUNDLES[schema]
     ])
     for element in driver:
         element.tag = f"{{{_XSD}}}import"  # "import" is a Python keyword, hence import_ above
     return etree.XMLSchema(etree.fromstring(etree.tostring(driver), _schema_parser(schema_dir),
-                                            base_url=(schema_dir / "mets-bundle.xsd").as_uri()))
+                                            base_url=(schema_dir / f"{schema}-bundle.xsd").as_uri()))
 
 
 def _document_parser() -> etree.XMLParser:

@@ -1,8 +1,10 @@
 """OAI-PMH 2.0 over the access location: all six verbs, oai_dc and MODS, a set per portal.
 
 The repository's records are the portals' change logs (`publication.feed`) read back: an item
-is a record of set `zh` while the Chinese portal's log last says Create or Update for it, and a
-deleted record once it says Delete, for ever (`deletedRecord` is `persistent`). The datestamp is
+is a record of set `zh` while the Chinese portal's log last says Create or Update for it. One
+identifier per item: it is a deleted record only once every portal's log says Delete, for ever
+(`deletedRecord` is `persistent`); withdrawn from one portal only, it stays live and its header
+lists the sets it is still in (see `Repository.headers`). The datestamp is
 the time of that latest activity. Nothing else is stored, so OAI-PMH, the feeds and the portals'
 catalogues can never disagree, and a restricted item, which never reaches the access location,
 never appears here either.
@@ -101,19 +103,36 @@ class Repository:
         return identifier[len(prefix):]
 
     def headers(self, set_spec: str | None = None) -> list[dict]:
-        """Every record header: {item_id, datestamp, deleted, sets}, sorted by item id."""
+        """Every record header: {item_id, datestamp, deleted, sets}, sorted by item id.
+
+        One identifier per item across both portals, so its status is the item's, not a
+        portal's: `deleted` only when no portal shows it any more. `sets` are the portals that
+        show it now (all of them, whatever set was asked for); a deleted record keeps the sets it
+        was in, so a set harvest learns of the deletion. A set-filtered list holds every record
+        that is or was in the set: an item withdrawn from `zh` but live on `ar` is listed in
+        `zh` as live with setSpec `ar` only, which tells a harvester it left the set without a
+        `deleted` that a harvester merging both sets would apply to a live record.
+        """
         per_item: dict[str, dict] = {}
         for portal in PORTALS:
-            if set_spec and portal != set_spec:
-                continue
             for item_id, last in fold(read_log(self.access, portal)).items():
                 record = per_item.setdefault(item_id, {"item_id": item_id, "datestamp": "",
-                                                       "sets": [], "deleted": True})
+                                                       "sets": [], "deleted": True,
+                                                       "was_in": []})
                 record["datestamp"] = max(record["datestamp"], last["time"])
+                record["was_in"].append(portal)
                 if last["type"] != "Delete":
                     record["sets"].append(portal)
                     record["deleted"] = False
-        return [per_item[k] for k in sorted(per_item)]
+        records = []
+        for item_id in sorted(per_item):
+            record = per_item[item_id]
+            was_in = record.pop("was_in")
+            if record["deleted"]:
+                record["sets"] = was_in
+            if set_spec is None or set_spec in was_in:
+                records.append(record)
+        return records
 
     def _mets(self, item_id: str) -> etree._Element:
         data = self.access.get_bytes(f"items/{item_id}/mets.xml")

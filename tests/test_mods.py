@@ -255,3 +255,14 @@ def test_a_chinese_name_in_an_arabic_record_carries_lang_and_script():
     names = build_mods(item, "b1", record_source="CADL").findall("mods:name", NS)
     assert [(n.get(XML_LANG), n.get("script"), n.get("altRepGroup")) for n in names] == [
         (None, None, None), ("zh-Hans", "Hans", "name2"), ("zh-Hant", "Hant", "name2")]
+
+
+def test_a_title_column_repeating_the_primary_title_in_the_other_script_is_not_doubled():
+    # The sample's zh-Hant book: title 鄭和下西洋, title_zh 郑和下西洋 (the case).
+    item = traditional_item().model_copy(update={"title": "鄭和下西洋",
+                                                 "titles": {"zh": "郑和下西洋"}})
+    infos = _title_infos(build_mods(item, "b1", record_source="CADL"))
+    assert _titles(infos) == [
+        ("鄭和下西洋", "zh-Hant", "Hant", "primary", None, "title1"),
+        ("郑和下西洋", "zh-Hans", "Hans", None, None, "title1"),
+    ]
