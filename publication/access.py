@@ -148,10 +148,10 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
         return dest
 
     fetch(f"{item.item_id}.pdf", f"{item.item_id}.pdf")
-    # The METS is a tag file at the bag root, not payload (docs/package-format.md).
-    mets = scratch / "mets.xml"
+    # The preservation METS is a tag file at the bag root, not payload (docs/package-format.md);
+    # only its MODS goes into the access METS, which lists the access package's own files.
+    mets = scratch / "preservation-mets.xml"
     preservation.download(bag + "mets.xml", mets)
-    files.append((mets, "mets.xml"))
     for page in pages:
         fetch(page["text"], f"text/{page['stem']}.txt")
         fetch(page["alto"], f"alto/{page['stem']}.xml")
@@ -167,4 +167,22 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
 
     entry["portals"] = item.public_portals(today)  # where it may be shown now, not the row's
     files += add_portal_files(item, entry, pages, scratch, settings, entry["portals"])
+    files.append((_access_mets(item, entry, mets, {key: path for path, key in files}, scratch,
+                               settings), "mets.xml"))
     return publish_item(access, item.item_id, files, entry)
+
+
+def _access_mets(item: Item, entry: dict, preservation_mets: Path, local: dict[str, Path],
+                 scratch: Path, settings: Settings) -> Path:
+    """Write the DFG-viewer access METS of the files about to be published; return its path."""
+    from publication.access_mets import build_access_mets, mods_of
+    from publication.iiif import holding_partner, load_partners
+    from publication.portal_files import public_base_url
+
+    partners = load_partners()
+    data = build_access_mets(item, entry, mods_of(preservation_mets.read_bytes()), local,
+                             public_base_url(settings), partners[holding_partner(item, partners)],
+                             dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    path = scratch / "mets.xml"
+    path.write_bytes(data)
+    return path

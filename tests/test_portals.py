@@ -197,6 +197,22 @@ def test_every_manifest_loads_with_iiif_prezi3_and_every_link_resolves(site):
         assert json.loads(_get(data["id"])) == data
 
 
+def test_access_mets_lists_only_files_of_the_access_package_by_url(site):
+    """The access METS (DFG profile) is not the bag's METS: every FLocat resolves over HTTP."""
+    from metadata.validate import validate_mets
+
+    for path in sorted(site["access"].glob("items/*/mets.xml")):
+        assert validate_mets(path.read_bytes()) == [], path
+        root = etree.parse(str(path)).getroot()
+        hrefs = [f.get("{http://www.w3.org/1999/xlink}href") for f in root.iter(
+            "{http://www.loc.gov/METS/}FLocat")]
+        uses = {g.get("USE") for g in root.iter("{http://www.loc.gov/METS/}fileGrp")}
+        assert uses == {"DEFAULT", "THUMBS", "FULLTEXT", "DOWNLOAD"}, path
+        for href in hrefs:
+            assert href.startswith(f"{site['base']}/items/{path.parent.name}/"), href
+            assert _get(href), href
+
+
 def test_display_images_have_the_configured_size(site):
     from PIL import Image
 
