@@ -14,7 +14,7 @@ import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -214,6 +214,12 @@ def _amd_sec(item: Item, files: list[FileEntry], premis: etree._Element,
     )
 
 
+def _captured(files: Sequence[FileEntry]) -> date | None:
+    """The day the first master was captured (its file time), for MODS' digitization event."""
+    masters = [f.created for f in files if f.group == "masters"]
+    return min(masters).astimezone(timezone.utc).date() if masters else None
+
+
 def build_mets(
     item: Item,
     batch_id: str,
@@ -250,7 +256,8 @@ def build_mets(
     )
     root = E.mets(
         header,
-        E.dmdSec(_md_wrap("MODS", build_mods(item, batch_id, record_source)), ID=DMD_ID),
+        E.dmdSec(_md_wrap("MODS", build_mods(item, batch_id, record_source, created,
+                                             _captured(files))), ID=DMD_ID),
         _amd_sec(item, files, premis, rights_since.isoformat() if rights_since else
                  UNKNOWN_DATE),
         _file_sec(files),

@@ -14,6 +14,7 @@ MODS 3.8, so the record stays schema-valid and the value is machine-readable.
 """
 
 import re
+from datetime import date, datetime, timezone
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -21,9 +22,10 @@ from lxml.builder import ElementMaker
 from kernel.errors import MetadataInvalid
 from kernel.languages import READING_DIRECTIONS, Language, UnknownLanguage, language
 from ingest.models import Item
-from kernel.namespaces import CADL, MODS, NSMAP, XML, schema_location
+from kernel.namespaces import CADL, MODS, NSMAP, XLINK, XML, schema_location
 from kernel.scripts import (HAN, HANS, HANT, StringLanguage, detect_script, other_chinese_form,
                             string_language)
+from metadata.rights import rights_text, rights_uri
 from metadata.text import nfc
 
 M = ElementMaker(namespace=MODS, nsmap=NSMAP)
@@ -33,6 +35,7 @@ MODS_VERSION = "3.8"
 MARC_RELATOR = "http://id.loc.gov/vocabulary/relators"
 TITLE_KEYS = ("ar", "zh", "en")  # keys of Item.titles, in the order parallel titles are written
 READING_DIRECTION_NOTE = "reading direction"
+MANUSCRIPT_TYPES = ("manuscript", "letter")  # DFG structure types that are handwritten
 
 # EDTF (ISO 8601-2) dates the manifest may carry: years, months, days, "X" for unknown digits,
 # "?" "~" "%" for uncertain/approximate, and intervals with open ends ("..").
@@ -135,18 +138,68 @@ def _titles(item: Item) -> list[etree._Element]:
     return elements
 
 
+NAME_TYPES = ("personal", "corporate", "conference", "family")
+
+
+def _string_tags(text: str, main_script: str) -> StringLanguage | None:
+    """The tags of a string whose script is not the record's main script, else None.
+
+    Arabic and Chinese strings get language and script; a Latin string only its script (a
+    romanised name says nothing about its language).
+    """
+    hint = main_script if main_script in (HANS, HANT) else None
+    script = detect_script(text, hint)
+    if script in (HANS, HANT, HAN):
+        tags = string_language(text, "zh-Hant" if script == HANT else "zh-Hans")
+    elif script == "Arab":
+        tags = string_language(text, "ar")
+    elif script is not None:
+        tags = StringLanguage("", script, "")
+    else:
+        return None
+    return None if tags.script == main_script else tags
+
+
+def _tag_if_foreign(element: etree._Element, text: str, main_script: str) -> etree._Element:
+    """`lang`/`script`/`xml:lang` on `element` when `text` is not in the record's main script."""
+    tags = _string_tags(text, main_script)
+    if tags is not None:
+        if tags.mods_code:
+            element.set("lang", tags.mods_code)
+            element.set(f"{{{XML}}}lang", tags.tag)
+        element.set("script", tags.script)
+    return element
+
+
+def _name_types(item: Item, count: int) -> list[str | None]:
+    """The MODS name `type` of each creator from the optional `creator_types` column (";"-
+    separated like `creator`: personal, corporate, conference, family); None where not given —
+    the manifest's creator alone does not say whether it is a person or a body."""
+    raw = item.extra.get("creator_types", "")
+    types = [t.strip().lower() or None for t in raw.split(";")] if raw.strip() else []
+    bad = sorted({t for t in types if t and t not in NAME_TYPES})
+    if bad:
+        raise MetadataInvalid(
+            f"item {item.item_id} (manifest line {item.row}): creator_types {bad} are not MODS "
+            f"name types; use {', '.join(NAME_TYPES)}")
+    if types and len(types) != count:
+        raise MetadataInvalid(
+            f"item {item.item_id} (manifest line {item.row}): creator_types gives {len(types)} "
+            f"types for {count} creators")
+    return types or [None] * count
+
+
 def _creators(item: Item, main_script: str) -> list[etree._Element]:
     """One `name` per creator (";"-separated in the manifest), primary first.
 
     `lang`/`script` only on a name not in the record's main script; a Chinese name gets its
-    form in the other Chinese script as an `altRepGroup`. No `type` attribute: the manifest does
-    not say whether a creator is a person or a body, and a guess would be wrong data.
+    form in the other Chinese script as an `altRepGroup`; `type` from `creator_types`.
     """
     names = [nfc(n.strip()) for n in (item.creator or "").split(";") if n.strip()]
-    elements = []
-    for i, name in enumerate(names):
+    elements, groups = [], 0
+    for i, (name, kind) in enumerate(zip(names, _name_types(item, len(names)), strict=True)):
         def element(text: str) -> etree._Element:
-            return M.name(
+            el = M.name(
                 M.namePart(text),
                 M.role(
                     M.roleTerm("creator", type="text", authority="marcrelator",
@@ -154,22 +207,20 @@ def _creators(item: Item, main_script: str) -> list[etree._Element]:
                     M.roleTerm("cre", type="code", authority="marcrelator"),
                 ),
             )
-        script = detect_script(name, main_script)
-        first = element(name)
+            if kind:
+                el.set("type", kind)
+            return el
+        first = _tag_if_foreign(element(name), name, main_script)
         if i == 0:
             first.set("usage", "primary")
         elements.append(first)
-        if script in (HANS, HANT, HAN):
-            tags = string_language(name, "zh-Hant" if script == HANT else "zh-Hans")
-        elif script == "Arab":
-            tags = string_language(name, "ar")
-        else:
-            tags = None
-        if tags is not None and tags.script != main_script:
-            _tag(first, tags)
+        script = detect_script(name, main_script if main_script in (HANS, HANT) else None)
+        tags = (string_language(name, "zh-Hant" if script == HANT else "zh-Hans")
+                if script in (HANS, HANT, HAN) else None)
         other = _other_script(name, tags) if tags is not None else None
         if other is not None:
-            group = f"name{i + 1}"
+            groups += 1
+            group = f"name{groups}"
             first.set("altRepGroup", group)
             alt = element(other[0])
             alt.set("altRepGroup", group)
@@ -188,15 +239,26 @@ def _date_issued(value: str) -> etree._Element:
     return M.dateIssued(value)
 
 
-def _origin_info(item: Item) -> etree._Element | None:
+def _origin_info(item: Item, main_script: str) -> etree._Element | None:
     children = []
     if item.place:
-        children.append(M.place(M.placeTerm(nfc(item.place), type="text")))
+        place = nfc(item.place)
+        children.append(M.place(_tag_if_foreign(M.placeTerm(place, type="text"), place,
+                                                main_script)))
     if item.publisher:
-        children.append(M.publisher(nfc(item.publisher)))
+        publisher = nfc(item.publisher)
+        children.append(_tag_if_foreign(M.publisher(publisher), publisher, main_script))
     if item.date:
         children.append(_date_issued(item.date))
     return M.originInfo(*children, eventType="publication") if children else None
+
+
+def _digitization(captured: date | None) -> etree._Element | None:
+    """`originInfo eventType="digitization"` with the day the first master was captured."""
+    if captured is None:
+        return None
+    return M.originInfo(M.dateCaptured(captured.isoformat(), encoding="edtf", keyDate="yes"),
+                        eventType="digitization")
 
 
 def _language_element(lang: Language, primary: bool, wrapper: str = "language") -> etree._Element:
@@ -237,28 +299,55 @@ def _identifiers(item: Item) -> list[etree._Element]:
 
 
 def _access_conditions(item: Item) -> list[etree._Element]:
-    # The rights value is written in the manifest's own form ("open", "restricted",
-    # "embargo:YYYY-MM-DD") so Rights.parse reads it back; the portals are an access restriction.
-    return [
-        M.accessCondition(str(item.rights), type="use and reproduction", displayLabel="rights"),
-        M.accessCondition(" ".join(item.portals), type="restriction on access",
-                          displayLabel="portals"),
-    ]
+    """`accessCondition type="use and reproduction"`: the public rights statement (a
+    rightsstatements.org or Creative Commons URI, `metadata.rights`) as `xlink:href`, with its
+    readable text in Arabic, Chinese and English. The partner's internal access decision and the
+    per-portal routing are not rights statements: they are in `extension` (`cadl:access`)."""
+    uri = rights_uri(item)
+    texts = rights_text(uri)
+    elements = []
+    for tag in ("ar", "zh-Hans", "en"):
+        element = M.accessCondition(texts[tag], type="use and reproduction",
+                                    **{f"{{{XLINK}}}href": uri})
+        element.set("lang", language(tag).mods_code)
+        element.set(f"{{{XML}}}lang", tag)
+        element.set("script", language(tag).script)
+        elements.append(element)
+    return elements
 
 
-def _extension(item: Item) -> etree._Element | None:
-    if not item.extra:
-        return None
-    # Verbatim, not even NFC: these are columns we do not understand, so we do not touch them.
-    return M.extension(
-        *[C.column(value, name=name) for name, value in item.extra.items()],
-        displayLabel="manifest columns",
-    )
+def _location(item: Item) -> etree._Element | None:
+    shelfmark = item.extra.get("shelfmark", "").strip()
+    return M.location(M.shelfLocator(nfc(shelfmark))) if shelfmark else None
 
 
-def _record_info(item: Item, batch_id: str, record_source: str) -> etree._Element:
+def _extension(item: Item) -> list[etree._Element]:
+    # The routing: the manifest's own rights forms ("open", "restricted", "embargo:YYYY-MM-DD"),
+    # which Rights.parse reads back, and the portals; internal, never a public statement.
+    access = C.access(rights=str(item.rights), portals=" ".join(item.portals))
+    for portal, rights in sorted(item.portal_rights.items()):
+        access.set(f"rights_{portal}", str(rights))
+    elements = [M.extension(access, displayLabel="access and portal routing")]
+    if item.extra:
+        # Verbatim, not even NFC: these are columns we do not understand, so we do not touch them.
+        elements.append(M.extension(
+            *[C.column(value, name=name) for name, value in item.extra.items()],
+            displayLabel="manifest columns",
+        ))
+    return elements
+
+
+def _record_info(item: Item, batch_id: str, record_source: str,
+                 created: datetime | None) -> etree._Element:
+    dates = []
+    if created is not None:
+        stamp = created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # EDTF like every other date of the record (an EDTF level 0 date and time).
+        dates = [M.recordCreationDate(stamp, encoding="edtf"),
+                 M.recordChangeDate(stamp, encoding="edtf")]
     return M.recordInfo(
         M.recordContentSource(nfc(record_source)),
+        *dates,
         M.recordIdentifier(item.item_id),
         # The partner catalogues an item in its primary language.
         _language_element(_language(item.primary_language, item), False, "languageOfCataloging"),
@@ -267,30 +356,43 @@ def _record_info(item: Item, batch_id: str, record_source: str) -> etree._Elemen
     )
 
 
-def build_mods(item: Item, batch_id: str, record_source: str | None = None) -> etree._Element:
+def _type_of_resource(item: Item) -> etree._Element:
+    if item.extra.get("structure_type", "").strip() in MANUSCRIPT_TYPES:
+        return M.typeOfResource("text", manuscript="yes")
+    return M.typeOfResource("text")
+
+
+def build_mods(item: Item, batch_id: str, record_source: str | None = None,
+               created: datetime | None = None, captured: date | None = None) -> etree._Element:
     """The `mods:mods` record of `item`, from batch `batch_id`.
 
     `record_source` names the cataloguing institution (recordContentSource); it defaults to the
-    `CADL_SOURCE_ORGANIZATION` setting. Raises MetadataInvalid when the row names a language the
-    table does not know, a parallel title under an unknown key, or an unknown reading direction.
+    `CADL_SOURCE_ORGANIZATION` setting. `created` (timezone-aware) becomes recordCreationDate and
+    recordChangeDate, `captured` the digitization event's dateCaptured. Raises MetadataInvalid
+    when the row names a language the table does not know, a parallel title under an unknown
+    key, an unknown reading direction or creator type.
     """
     if record_source is None:
         from kernel.settings import get_settings
 
         record_source = get_settings().source_organization
     primary = item.primary_language
+    main_script = _language(primary, item).script
     children = [
         *_titles(item),
-        *_creators(item, _language(primary, item).script),
-        M.typeOfResource("text"),
-        _origin_info(item),
+        *_creators(item, main_script),
+        _type_of_resource(item),
+        _origin_info(item, main_script),
+        _digitization(captured),
         *[_language_element(_language(tag, item), tag == primary) for tag in item.languages],
         _physical_description(item),
-        *[M.subject(M.topic(nfc(subject))) for subject in item.subjects if subject.strip()],
+        *[_tag_if_foreign(M.subject(M.topic(nfc(subject))), nfc(subject), main_script)
+          for subject in item.subjects if subject.strip()],
         *_identifiers(item),
+        _location(item),
         *_access_conditions(item),
-        _extension(item),
-        _record_info(item, batch_id, record_source),
+        *_extension(item),
+        _record_info(item, batch_id, record_source, created),
     ]
     root = M.mods(*[c for c in children if c is not None], version=MODS_VERSION)
     root.set(f"{{{NSMAP['xsi']}}}schemaLocation", schema_location(MODS))

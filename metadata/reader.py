@@ -162,6 +162,22 @@ def _text(element: etree._Element, path: str) -> str | None:
     return element.findtext(path, namespaces=NS)
 
 
+def _routing(mods: etree._Element) -> dict:
+    """rights, portals and per-portal rights: from `extension/cadl:access` (since issue 17),
+    else from the accessCondition elements packages written before it used."""
+    access = mods.find("mods:extension/cadl:access", NS)
+    if access is None:
+        return {"rights": Rights.parse(
+                    _text(mods, "mods:accessCondition[@displayLabel='rights']") or ""),
+                "portals": (_text(mods, "mods:accessCondition[@displayLabel='portals']")
+                            or "").split()}
+    return {"rights": Rights.parse(access.get("rights", "")),
+            "portals": access.get("portals", "").split(),
+            "portal_rights": {name[len("rights_"):]: Rights.parse(value)
+                              for name, value in access.attrib.items()
+                              if name.startswith("rights_")}}
+
+
 def _originals(elements: list[etree._Element]) -> list[etree._Element]:
     """Each element but the alternate representations: of an `altRepGroup` only the first (the
     writer puts the string as catalogued first, its form in the other script after it)."""
@@ -207,8 +223,7 @@ def _item_from_mods(mods: etree._Element, item_id: str, pages: list[Page]) -> It
         subjects=[t.text or "" for t in mods.findall("mods:subject/mods:topic", NS)],
         identifier=next((i.text for i in mods.findall("mods:identifier", NS)
                          if i.get("type") is None), None),
-        rights=Rights.parse(_text(mods, "mods:accessCondition[@displayLabel='rights']") or ""),
-        portals=(_text(mods, "mods:accessCondition[@displayLabel='portals']") or "").split(),
+        **_routing(mods),
         reading_direction=_text(
             mods, f"mods:physicalDescription/mods:note[@type='{READING_DIRECTION_NOTE}']"),
         extra={c.get("name"): c.text or "" for c in

@@ -180,9 +180,13 @@ def _access_mets(item: Item, entry: dict, preservation_mets: Path, local: dict[s
     from publication.portal_files import public_base_url
 
     partners = load_partners()
+    holder = holding_partner(item, partners)
+    shown = sorted(entry["portals"], key=lambda p: p != holder)  # the holder's portal first
     data = build_access_mets(item, entry, mods_of(preservation_mets.read_bytes()), local,
-                             public_base_url(settings), partners[holding_partner(item, partners)],
-                             dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+                             public_base_url(settings), partners[holder],
+                             dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                             [partners[p]["item_page"].format(item_id=item.item_id)
+                              for p in shown if p in partners])
     path = scratch / "mets.xml"
     path.write_bytes(data)
     return path

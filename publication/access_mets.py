@@ -53,6 +53,7 @@ DFG_STRUCTURE_TYPES = (
 PAGE_GROUPS = (("display", "DEFAULT", "image/jpeg"), ("thumbnail", "THUMBS", "image/jpeg"),
                ("alto", "FULLTEXT", "text/xml"))
 DOWNLOAD = "DOWNLOAD"
+ROUTING_LABEL = "access and portal routing"  # metadata.mods' internal extension
 
 
 def structure_type(item: Item) -> str:
@@ -94,14 +95,18 @@ def _file(file_id: str, mimetype: str, url: str, local: Path) -> etree._Element:
 
 
 def build_access_mets(item: Item, entry: dict, mods: etree._Element, local: dict[str, Path],
-                      base_url: str, partner: dict, created: datetime) -> bytes:
+                      base_url: str, partner: dict, created: datetime,
+                      portal_pages: list[str] | tuple[str, ...] = ()) -> bytes:
     """The access METS of a published item, as UTF-8 bytes.
 
     `entry` is the item's catalogue entry (page keys `display`, `thumbnail`, `alto`, the `pdf`
     and `manifest` keys, relative to the item folder), `local` maps each key of the access
     package to the local file about to be published as it (sizes, checksums, and the proof that
     every listed file is in the package), `base_url` the public URL of the access location, `partner` the
-    holding partner's config/partners.json entry, `created` the METS header date.
+    holding partner's config/partners.json entry, `created` the METS header date,
+    `portal_pages` the item's public pages on the portals that show it now: they go into the
+    MODS copy as `location/url` (the preservation MODS, written before any publication, has
+    none; this copy is rebuilt at every publication, so its URLs follow the rights).
     Raises MetadataInvalid for a structure type outside the DFG set or a file the package
     does not hold.
     """
@@ -135,6 +140,17 @@ def build_access_mets(item: Item, entry: dict, mods: etree._Element, local: dict
         E.agent(E.name(partner["name_en"]), ROLE="CUSTODIAN", TYPE="ORGANIZATION"),
         E.agent(E.name("cadl pipeline"), ROLE="CREATOR", TYPE="OTHER", OTHERTYPE="SOFTWARE"),
         CREATEDATE=iso_utc(created))
+    mods = copy.deepcopy(mods)
+    for internal in mods.findall(f"{{{MODS}}}extension[@displayLabel='{ROUTING_LABEL}']"):
+        mods.remove(internal)  # the partner's access decision and routing are not for the public
+    if portal_pages:
+        location = etree.Element(f"{{{MODS}}}location")
+        for number, page_url in enumerate(portal_pages):
+            url = etree.SubElement(location, f"{{{MODS}}}url", access="object in context")
+            if number == 0:
+                url.set("usage", "primary")
+            url.text = page_url
+        mods.append(location)
     dmd = E.dmdSec(E.mdWrap(E.xmlData(mods), MDTYPE="MODS"), ID="DMDLOG_0000")
     rights = D.rights(
         D.owner(partner["name_en"]),

@@ -55,6 +55,30 @@ def simplified_item(characterized: bool = False) -> Item:
                 pages=[_page(1, "第一页.tif", "zh-hans-003", characterized)])
 
 
+def bilingual_item() -> Item:
+    """An Arabic book with its Chinese and English title translations and a Chinese translator
+    whose name the cataloguer wrote in Simplified: the multi-script MODS golden record."""
+    return Item(item_id="ar-zh-rihla-004", row=5, languages=["ar", "zh-Hans"],
+                title="رحلة ابن بطوطة",
+                titles={"zh": "伊本·白图泰游记", "en": "The Travels of Ibn Battuta"},
+                creator="ابن بطوطة; 马金鹏", reading_direction="rtl", date="1985",
+                place="银川", publisher="宁夏人民出版社", subjects=["رحلات", "游记"],
+                rights=Rights.parse("open"), portals=["zh", "ar"],
+                extra={"shelfmark": "ع 910.4 ابن", "creator_types": "personal; personal",
+                       "rights_uri": "http://rightsstatements.org/vocab/InC/1.0/"},
+                pages=[_page(1, "ص1.tif", "ar-zh-rihla-004", True)])
+
+
+def mods(item: Item) -> bytes:
+    from lxml import etree
+
+    from metadata.mods import build_mods
+
+    record = build_mods(item, "batch-2024-06", "Chinese–Arabic Digital Library", CREATED,
+                        SCANNED.date())
+    return etree.tostring(record, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
 def files(item: Item) -> list[FileEntry]:
     entries = []
     for page in item.pages:
@@ -91,6 +115,7 @@ def mets(item: Item) -> bytes:
 
 GOLDEN = {"mets-ar-amal-001.xml": arabic_item, "mets-zh-hant-002.xml": traditional_item,
           "mets-zh-hans-003.xml": simplified_item}
+GOLDEN_MODS = {"mods-ar-zh-rihla-004.xml": bilingual_item}
 
 if __name__ == "__main__":
     # Rewrite the golden files after a deliberate change of the output; review the diff.
@@ -98,3 +123,5 @@ if __name__ == "__main__":
 
     for name, make in GOLDEN.items():
         (Path(__file__).parent / "golden" / name).write_bytes(mets(make()))
+    for name, make in GOLDEN_MODS.items():
+        (Path(__file__).parent / "golden" / name).write_bytes(mods(make()))

@@ -107,3 +107,15 @@ def test_a_file_missing_from_the_package_is_refused_not_listed(tmp_path):
     with pytest.raises(MetadataInvalid, match="not in the access package"):
         build_access_mets(item, entry, build_mods(item, "b1", record_source="CADL"), local, BASE,
                           load_partners()["ar"], CREATED)
+
+
+def test_the_mods_copy_gives_the_items_public_pages_in_location_url(tmp_path):
+    item = samples.arabic_item()
+    entry, local = package(item, tmp_path)
+    pages = ["https://ar.portal.example.org/items/x", "https://zh.portal.example.org/items/x"]
+    data = build_access_mets(item, entry, build_mods(item, "b1", record_source="CADL"), local,
+                             BASE, load_partners()["ar"], CREATED, pages)
+    assert validate_mets(data) == []
+    urls = etree.fromstring(data).findall(".//mods:mods/mods:location/mods:url", NS)
+    assert [(u.text, u.get("usage")) for u in urls] == [(pages[0], "primary"), (pages[1], None)]
+    assert etree.fromstring(data).find(".//mods:extension/{urn:cadl:manifest}access", NS) is None

@@ -9,7 +9,7 @@ from lxml import etree
 from kernel.errors import MetadataInvalid
 from ingest.models import Item, Page, Rights
 from metadata.mods import build_mods
-from kernel.namespaces import CADL, MODS, XML
+from kernel.namespaces import CADL, MODS, XLINK, XML
 from metadata.validate import validate
 
 NS = {"mods": MODS, "cadl": CADL}
@@ -182,13 +182,28 @@ def test_identifiers_subjects_and_record_info():
     assert record.findtext("mods:recordInfoNote[@type='batch']", namespaces=NS) == "batch-7"
 
 
-def test_rights_and_portals_go_to_access_conditions():
-    mods = build_mods(bilingual_item(), "b1", record_source="CADL")
-    use = mods.find("mods:accessCondition[@type='use and reproduction']", NS)
-    assert use.text == "embargo:2031-01-01"
-    assert Rights.parse(use.text) == bilingual_item().rights
-    assert mods.findtext("mods:accessCondition[@type='restriction on access']",
-                         namespaces=NS) == "ar"
+def test_access_condition_is_the_public_statement_in_three_languages_routing_is_apart():
+    item = bilingual_item()
+    mods = build_mods(item, "b1", record_source="CADL")
+    uses = mods.findall("mods:accessCondition", NS)
+    assert [u.get("type") for u in uses] == ["use and reproduction"] * 3
+    assert {u.get(f"{{{XLINK}}}href") for u in uses} == {
+        "http://rightsstatements.org/vocab/CNE/1.0/"}
+    assert [(u.get(XML_LANG), u.text) for u in uses] == [
+        ("ar", "لم تُقيَّم حقوق المؤلف"), ("zh-Hans", "版权未评估"),
+        ("en", "Copyright Not Evaluated")]
+    # The internal decision and the portals are routing, not a rights statement.
+    access = mods.find("mods:extension/cadl:access", NS)
+    assert Rights.parse(access.get("rights")) == item.rights
+    assert access.get("portals") == "ar"
+
+
+def test_a_rights_uri_column_becomes_the_statement():
+    item = arabic_item().model_copy(update={"extra": {
+        "rights_uri": "https://creativecommons.org/licenses/by/4.0/"}})
+    uses = build_mods(item, "b1", record_source="CADL").findall("mods:accessCondition", NS)
+    assert uses[2].text == "Creative Commons licence CC BY 4.0"
+    assert uses[0].get(f"{{{XLINK}}}href") == "https://creativecommons.org/licenses/by/4.0/"
 
 
 def test_unknown_manifest_columns_are_kept_verbatim_in_extension():
@@ -198,8 +213,10 @@ def test_unknown_manifest_columns_are_kept_verbatim_in_extension():
         ("donor", "مكتبة خاصة  (gift)"), ("shelfmark", "Ms. 12/b")]
 
 
-def test_item_without_unknown_columns_has_no_extension():
-    assert build_mods(arabic_item(), "b1", record_source="CADL").find("mods:extension", NS) is None
+def test_item_without_unknown_columns_has_no_manifest_columns_extension():
+    mods = build_mods(arabic_item(), "b1", record_source="CADL")
+    assert [e.get("displayLabel") for e in mods.findall("mods:extension", NS)] == [
+        "access and portal routing"]
 
 
 def test_decomposed_title_is_written_in_nfc():
@@ -254,7 +271,7 @@ def test_a_chinese_name_in_an_arabic_record_carries_lang_and_script():
     item = arabic_item().model_copy(update={"creator": "محمد كرد علي; 马坚"})
     names = build_mods(item, "b1", record_source="CADL").findall("mods:name", NS)
     assert [(n.get(XML_LANG), n.get("script"), n.get("altRepGroup")) for n in names] == [
-        (None, None, None), ("zh-Hans", "Hans", "name2"), ("zh-Hant", "Hant", "name2")]
+        (None, None, None), ("zh-Hans", "Hans", "name1"), ("zh-Hant", "Hant", "name1")]
 
 
 def test_a_title_column_repeating_the_primary_title_in_the_other_script_is_not_doubled():
