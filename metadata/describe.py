@@ -36,6 +36,14 @@ PAYLOAD_DIR = "data/"
 EVENT_NAMESPACE = uuid.UUID("0d7f6a52-8a43-4f0e-9d4f-3c6f1f2b9a77")
 
 
+OBJECT_NAMESPACE = uuid.UUID("6c1e9f0a-3d2b-4b7e-9a51-2f8d7c4e0b13")
+
+
+def object_uuid(item_id: str, rel: str, sha512: str) -> str:
+    """The PREMIS UUID of a package file: the same item, path and content give the same id."""
+    return str(uuid.uuid5(OBJECT_NAMESPACE, f"{item_id}/{rel}/{sha512}"))
+
+
 def _sha512(path: Path) -> str:
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha512").hexdigest()
@@ -68,6 +76,10 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
     received = batch.received_at
 
     files, objects, masters, derived, alto_ids, thumbnails = [], [], [], [], [], []
+    # PREMIS identifies objects by UUID (unique across packages: derived from the item, the
+    # path and the content); the METS file ID stays as a second, local identifier.
+    master_uuid = {seq: object_uuid(item.item_id, rel, pages[seq].sha512)
+                   for _, rel, group, seq in payload if group == "masters"}
     for src, rel, group, seq in payload:
         file_id = _file_id(group, seq)
         if group == "masters":
@@ -75,22 +87,30 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
             sha512, size, mimetype, fmt = page.sha512, page.size, page.mimetype, page.format
             made = dt.datetime.fromtimestamp(src.stat().st_mtime, dt.timezone.utc)
             original = page.original_name
-            masters.append(file_id)
+            object_id = master_uuid[seq]
+            masters.append(object_id)
             puid, md5 = page.puid, page.md5
+            sources: list[str] = []
         else:
             sha512, size, mimetype, fmt = (_sha512(src), src.stat().st_size, MIMETYPES[group],
                                            FORMAT_NAMES[group])
             made, original = ocr_finished, rel
-            (thumbnails if group == "thumbnails" else derived).append(file_id)
+            object_id = object_uuid(item.item_id, rel, sha512)
+            (thumbnails if group == "thumbnails" else derived).append(object_id)
             puid, md5 = None, None
             if group == "alto":
-                alto_ids.append(file_id)
+                alto_ids.append(object_id)
+            # Per-page files come from their page's master; item-level ones (PDF, OCR summary)
+            # from every master.
+            sources = [master_uuid[seq]] if seq in master_uuid else sorted(
+                master_uuid.values()) if seq is None else []
         files.append(FileEntry(group=group, file_id=file_id, href=PAYLOAD_DIR + rel,
                                mimetype=mimetype,
                                sha512=sha512, size=size, created=made.replace(microsecond=0),
                                page_seq=seq))
-        objects.append(Object(id_value=file_id, original_name=original, size=size,
-                              format_name=fmt, sha512=sha512, puid=puid, md5=md5))
+        objects.append(Object(id_value=object_id, original_name=original, size=size,
+                              format_name=fmt, sha512=sha512, puid=puid, md5=md5, id_type="UUID",
+                              local_id=file_id, derived_from=sources))
 
     ocr_agents = _ocr_agents(ocr_summary)
     agents = [Agent("cadl", "cadl pipeline", "software", version=software_version),
@@ -125,8 +145,9 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
     if alto_checked:
         events.append(event("validation", alto_checked, "every ALTO file validated against "
                             "ALTO 4.4 (alto-4.4.xsd), offline", ["cadl"], alto_ids))
-    events.append(_ocr_quality_event(ocr_summary, ocr_finished, event, ocr_ids))
-    premis = build_premis(objects, events, agents)
+    events.append(_ocr_quality_event(ocr_summary, ocr_finished, event,
+                                     {o.local_id: o.id_value for o in objects}, ocr_ids))
+    premis = build_premis(objects, events, agents, entity_id=item.item_id)
     mets = build_mets(item, batch.batch_id, files, premis,
                       load_partners() + [software_agent("cadl pipeline", software_version)],
                       created, rights_since=received.date())
@@ -153,12 +174,13 @@ def _ocr_agents(ocr_summary: dict) -> list[Agent]:
 
 
 def _ocr_quality_event(ocr_summary: dict, when: dt.datetime, event,
+                       object_ids: dict[str, str],
                        ocr_ids: list[str] = ("tesseract",)) -> Event:
     """The OCR quality check without ground truth (ocr.quality) as a PREMIS validation event:
     outcome "warning" when a page was flagged (and so held for review), with each page's
     confidence and flags in the outcome detail."""
     pages = ocr_summary["pages"]
-    text_ids = [_file_id("text", p["seq"]) for p in pages]
+    text_ids = [object_ids[_file_id("text", p["seq"])] for p in pages]
     found = "; ".join(
         f"page {p['seq']}: mean word confidence {p.get('mean_confidence')}, "
         f"low-confidence share {p.get('low_confidence_share')}, script match "

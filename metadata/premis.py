@@ -178,8 +178,11 @@ class Object:
     puid: str | None = None  # PRONOM format identifier, e.g. "fmt/353"
     md5: str | None = None  # a second fixity, lowercase hex, for tools that only speak MD5
     id_type: str = "local"
+    local_id: str | None = None  # a second, local identifier: the METS file ID
+    derived_from: Sequence[str] = ()  # id_value of each object this file was made from
 
     def __post_init__(self):
+        object.__setattr__(self, "derived_from", tuple(self.derived_from))
         if not _SHA512.match(self.sha512):
             raise ValueError(f"object {self.id_value}: {self.sha512!r} is not a hex SHA-512 digest")
         if self.md5 is not None and not _MD5.match(self.md5):
@@ -195,7 +198,7 @@ def _vocab(element: etree._Element, vocabulary: str, code: str) -> etree._Elemen
     return element
 
 
-def _object(obj: Object) -> etree._Element:
+def _object(obj: Object, by_id: dict[str, "Object"]) -> etree._Element:
     designation = P.formatDesignation(P.formatName(obj.format_name))
     if obj.format_version:
         designation.append(P.formatVersion(obj.format_version))
@@ -204,9 +207,13 @@ def _object(obj: Object) -> etree._Element:
         fmt.append(P.formatRegistry(P.formatRegistryName("PRONOM"),
                                     P.formatRegistryKey(obj.puid),
                                     P.formatRegistryRole("specification")))
+    identifiers = [P.objectIdentifier(P.objectIdentifierType(obj.id_type),
+                                      P.objectIdentifierValue(obj.id_value))]
+    if obj.local_id:
+        identifiers.append(P.objectIdentifier(P.objectIdentifierType("local"),
+                                              P.objectIdentifierValue(obj.local_id)))
     element = P.object(
-        P.objectIdentifier(P.objectIdentifierType(obj.id_type),
-                           P.objectIdentifierValue(obj.id_value)),
+        *identifiers,
         P.objectCharacteristics(
             P.compositionLevel("0"),
             P.fixity(
@@ -222,8 +229,22 @@ def _object(obj: Object) -> etree._Element:
             fmt,
         ),
         P.originalName(nfc(obj.original_name)),
+        # A derivative (ALTO, hOCR, text, PDF, thumbnail) names the master(s) it was made from.
+        *[P.relationship(P.relationshipType("derivation"), P.relationshipSubType("has source"),
+                         P.relatedObjectIdentifier(
+                             P.relatedObjectIdentifierType(by_id[source].id_type),
+                             P.relatedObjectIdentifierValue(source)))
+          for source in obj.derived_from],
     )
     element.set(f"{{{XSI}}}type", "premis:file")
+    return element
+
+
+def _entity(entity_id: str) -> etree._Element:
+    """The item as a PREMIS intellectual entity: what the rights statement is about."""
+    element = P.object(P.objectIdentifier(P.objectIdentifierType("local"),
+                                          P.objectIdentifierValue(entity_id)))
+    element.set(f"{{{XSI}}}type", "premis:intellectualEntity")
     return element
 
 
@@ -277,9 +298,14 @@ def _unique(ids: list[str], what: str) -> None:
 
 
 def build_premis(
-    objects: Sequence[Object], events: Sequence[Event], agents: Sequence[Agent]
+    objects: Sequence[Object], events: Sequence[Event], agents: Sequence[Agent],
+    entity_id: str | None = None,
 ) -> etree._Element:
     """A `premis:premis` (version 3.0) record: objects, then events, then agents, in given order.
+
+    `entity_id` adds the item itself as an intellectual entity (first), so a rights statement
+    linking to the item links to an object that exists in the record. A derivative's
+    `derived_from` must name objects given here.
 
     Raises ValueError when there is no object (PREMIS requires one), when identifiers repeat, or
     when an event links to an agent or object not given here: a dangling link would pass the
@@ -300,10 +326,13 @@ def build_premis(
         for ref in refs
         if ref not in known
     ]
+    dangling += [f"object {o.id_value} is derived from unknown object {source}"
+                 for o in objects for source in o.derived_from if source not in by_object]
     if dangling:
         raise ValueError("; ".join(dangling))
     root = P.premis(
-        *[_object(o) for o in objects],
+        *([_entity(entity_id)] if entity_id else []),
+        *[_object(o, by_object) for o in objects],
         *[_event(e, by_agent, by_object) for e in events],
         *[_agent(a) for a in agents],
         version=PREMIS_VERSION,

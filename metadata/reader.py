@@ -251,8 +251,11 @@ def _file_entries(root: etree._Element) -> list[FileEntry]:
 
 
 def _pages(root: etree._Element, files: list[FileEntry], premis: etree._Element) -> list[Page]:
-    objects = {obj.findtext("premis:objectIdentifier/premis:objectIdentifierValue",
-                            namespaces=NS): obj for obj in premis.findall("premis:object", NS)}
+    # Keyed by every identifier: the METS file ID is the object's local identifier (since
+    # issue 17 beside its UUID; the only one in older packages).
+    objects = {value.text: obj for obj in premis.findall("premis:object", NS)
+               for value in obj.findall("premis:objectIdentifier/premis:objectIdentifierValue",
+                                        NS)}
     pages = []
     for entry in files:
         if entry.group != "masters":

@@ -97,14 +97,32 @@ def files(item: Item) -> list[FileEntry]:
 
 
 def premis(item: Item):
+    """PREMIS as describe_item writes it: UUID objects (the METS file ID as a local identifier),
+    derivatives linked to their masters, the item as an intellectual entity."""
+    from metadata.describe import object_uuid
+
     counter = itertools.count(1)
-    objects = [Object(f"masters-{p.stem}", p.original_name, p.size, p.format, p.sha512,
-                      puid=p.puid, md5=p.md5) for p in item.pages]
+    entries = files(item)
+    masters = {f.page_seq: object_uuid(item.item_id, f.href, f.sha512) for f in entries
+               if f.group == "masters"}
+    pages = {p.seq: p for p in item.pages}
+    objects = []
+    for f in entries:
+        page = pages.get(f.page_seq)
+        if f.group == "masters":
+            objects.append(Object(masters[f.page_seq], page.original_name, page.size,
+                                  page.format, page.sha512, puid=page.puid, md5=page.md5,
+                                  id_type="UUID", local_id=f.file_id))
+        else:
+            sources = [masters[f.page_seq]] if f.page_seq else sorted(masters.values())
+            objects.append(Object(object_uuid(item.item_id, f.href, f.sha512), f.href, f.size,
+                                  f.mimetype, f.sha512, id_type="UUID", local_id=f.file_id,
+                                  derived_from=sources))
     agents = [Agent("tesseract", "tesseract", "software", version="5.3.4")]
+    derived = [o.id_value for o in objects if o.derived_from]
     events = [Event.create("creation", CREATED, "success", "OCR to ALTO", ["tesseract"],
-                           [o.id_value for o in objects],
-                           id_factory=lambda: uuid.UUID(int=next(counter)))]
-    return build_premis(objects, events, agents)
+                           derived, id_factory=lambda: uuid.UUID(int=next(counter)))]
+    return build_premis(objects, events, agents, entity_id=item.item_id)
 
 
 def mets(item: Item) -> bytes:
