@@ -46,6 +46,7 @@ DMD_ID = "DMD_MODS"
 DIGIPROV_ID = "DIGIPROV_PREMIS"
 RIGHTS_ID = "RIGHTS_PREMIS"
 TECHMD_PREFIX = "TECHMD_"  # + the master's file ID: its MIX record
+PREMIS_OBJECT_PREFIX = "PREMIS_"  # + a file ID: its PREMIS object
 AMD_ID = "AMD"
 PHYSICAL_ROOT_ID = "PHYS"
 LOGICAL_ROOT_ID = "LOG"
@@ -127,7 +128,7 @@ def techmd_id(file_id: str) -> str:
     return f"{TECHMD_PREFIX}{file_id}"
 
 
-def _file(entry: FileEntry) -> etree._Element:
+def _file(entry: FileEntry, with_object: set[str]) -> etree._Element:
     flocat = E.FLocat(LOCTYPE="URL")
     flocat.set(f"{{{XLINK}}}type", "simple")
     flocat.set(f"{{{XLINK}}}href", nfc(entry.href))
@@ -136,15 +137,15 @@ def _file(entry: FileEntry) -> etree._Element:
                      CHECKSUMTYPE="SHA-512")
     if entry.page_seq is not None:
         element.set("SEQ", str(entry.page_seq))
-    if entry.group == "masters":
-        element.set("ADMID", techmd_id(entry.file_id))
+    if entry.group == "masters" or entry.file_id in with_object:
+        element.set("ADMID", amd_id(entry.file_id))
     return element
 
 
-def _file_sec(files: list[FileEntry]) -> etree._Element:
+def _file_sec(files: list[FileEntry], with_object: set[str]) -> etree._Element:
     groups = []
     for group, use in FILE_GROUPS.items():
-        members = [_file(f) for f in files if f.group == group]
+        members = [_file(f, with_object) for f in files if f.group == group]
         if members:
             groups.append(E.fileGrp(*members, ID=f"FILEGRP_{group}", USE=use))
     return E.fileSec(*groups)
@@ -190,28 +191,76 @@ def _struct_link() -> etree._Element:
     return E.structLink(link)
 
 
-def _amd_sec(item: Item, files: list[FileEntry], premis: etree._Element,
-             rights_since: str) -> etree._Element:
-    """techMD (MIX) per master, then the rights, then the provenance, as METS orders them."""
+def amd_id(file_id: str) -> str:
+    """ID of the amdSec of one file: its PREMIS object and, for a master, its MIX."""
+    return f"AMD_{file_id}"
+
+
+def premis_object_id(file_id: str) -> str:
+    """ID of the techMD holding the PREMIS object of file `file_id`."""
+    return f"{PREMIS_OBJECT_PREFIX}{file_id}"
+
+
+def _local_id(obj: etree._Element) -> str | None:
+    for ident in obj.findall(f"{{{PREMIS}}}objectIdentifier"):
+        if ident.findtext(f"{{{PREMIS}}}objectIdentifierType") == "local":
+            return ident.findtext(f"{{{PREMIS}}}objectIdentifierValue")
+    return None
+
+
+def split_premis(premis: etree._Element, file_ids: set[str], entity_id: str | None = None
+                 ) -> tuple[etree._Element, dict[str, etree._Element]]:
+    """The record without the objects of `file_ids` (matched by their local identifier), and
+    those objects by file ID. Each file's object goes into its own amdSec, so a METS reader
+    (metsrw, Archivematica) finds it from the file's ADMID; events, agents and the item entity
+    stay together in the digiprovMD. PREMIS needs an object in every record: when none is left,
+    the item (`entity_id`) is added as an intellectual entity."""
+    record = copy.deepcopy(premis)
+    per_file = {}
+    for obj in record.findall(f"{{{PREMIS}}}object"):
+        local = _local_id(obj)
+        if local in file_ids:
+            per_file[local] = obj
+            record.remove(obj)
+    if entity_id and record.find(f"{{{PREMIS}}}object") is None:
+        entity = etree.Element(f"{{{PREMIS}}}object")
+        ident = etree.SubElement(entity, f"{{{PREMIS}}}objectIdentifier")
+        etree.SubElement(ident, f"{{{PREMIS}}}objectIdentifierType").text = "local"
+        etree.SubElement(ident, f"{{{PREMIS}}}objectIdentifierValue").text = entity_id
+        entity.set(f"{{{XSI}}}type", "premis:intellectualEntity")
+        record.insert(0, entity)
+    return record, per_file
+
+
+def _amd_secs(item: Item, files: list[FileEntry], premis: etree._Element,
+              rights_since: str) -> list[etree._Element]:
+    """One amdSec per file (its PREMIS object; MIX for a master), then the item's: the rights,
+    then the provenance (events, agents, the item as entity), as METS orders them."""
     pages = {page.seq: page for page in item.pages}
-    tech = []
+    record, objects = split_premis(premis, {f.file_id for f in files}, item.item_id)
+    sections = []
     for entry in files:
-        if entry.group != "masters":
-            continue
-        page = pages.get(entry.page_seq)
-        if page is None:
-            raise ValueError(f"item {item.item_id}: master {entry.file_id} names no page of the "
-                             "item, so it has no characterization for MIX")
-        tech.append(E.techMD(_md_wrap("NISOIMG", build_mix(page, entry.file_id)),
-                             ID=techmd_id(entry.file_id)))
+        tech = []
+        if entry.group == "masters":
+            page = pages.get(entry.page_seq)
+            if page is None:
+                raise ValueError(f"item {item.item_id}: master {entry.file_id} names no page of "
+                                 "the item, so it has no characterization for MIX")
+            tech.append(E.techMD(_md_wrap("NISOIMG", build_mix(page, entry.file_id)),
+                                 ID=techmd_id(entry.file_id)))
+        if entry.file_id in objects:
+            tech.append(E.techMD(_md_wrap("PREMIS:OBJECT", objects[entry.file_id]),
+                                 ID=premis_object_id(entry.file_id)))
+        if tech:
+            sections.append(E.amdSec(*tech, ID=amd_id(entry.file_id)))
     rights = build_rights(f"{item.item_id}-access", str(item.rights), item.portals,
                           rights_since, [item.item_id])
-    return E.amdSec(
-        *tech,
+    sections.append(E.amdSec(
         E.rightsMD(_md_wrap("PREMIS:RIGHTS", rights), ID=RIGHTS_ID),
-        E.digiprovMD(_md_wrap("PREMIS", premis), ID=DIGIPROV_ID),
+        E.digiprovMD(_md_wrap("PREMIS", record), ID=DIGIPROV_ID),
         ID=AMD_ID,
-    )
+    ))
+    return sections
 
 
 def _captured(files: Sequence[FileEntry]) -> date | None:
@@ -258,9 +307,9 @@ def build_mets(
         header,
         E.dmdSec(_md_wrap("MODS", build_mods(item, batch_id, record_source, created,
                                              _captured(files))), ID=DMD_ID),
-        _amd_sec(item, files, premis, rights_since.isoformat() if rights_since else
-                 UNKNOWN_DATE),
-        _file_sec(files),
+        *_amd_secs(item, files, premis, rights_since.isoformat() if rights_since else
+                   UNKNOWN_DATE),
+        _file_sec(files, set(split_premis(premis, {f.file_id for f in files})[1])),
         _physical_struct_map(item, files, title),
         _logical_struct_map(files, title),
         _struct_link(),

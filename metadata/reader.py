@@ -162,6 +162,24 @@ def _text(element: etree._Element, path: str) -> str | None:
     return element.findtext(path, namespaces=NS)
 
 
+def _premis(root: etree._Element) -> etree._Element | None:
+    """The item's whole PREMIS record: the digiprovMD's, with each file's object (in its own
+    amdSec since issue 17) put back among the objects, in file order."""
+    record = root.find("mets:amdSec/mets:digiprovMD/mets:mdWrap[@MDTYPE='PREMIS']"
+                       "/mets:xmlData/premis:premis", NS)
+    if record is None:
+        return None
+    record = copy.deepcopy(record)
+    objects = [copy.deepcopy(o) for o in root.iterfind(
+        "mets:amdSec/mets:techMD/mets:mdWrap[@MDTYPE='PREMIS:OBJECT']/mets:xmlData/"
+        "premis:object", NS)]
+    existing = record.findall("premis:object", NS)
+    position = record.index(existing[-1]) + 1 if existing else 0
+    for offset, obj in enumerate(objects):
+        record.insert(position + offset, obj)
+    return record
+
+
 def _routing(mods: etree._Element) -> dict:
     """rights, portals and per-portal rights: from `extension/cadl:access` (since issue 17),
     else from the accessCondition elements packages written before it used."""
@@ -312,8 +330,7 @@ def read_package(path: str | os.PathLike) -> Package:
     try:
         item_id = root.get("OBJID")
         mods = root.find("mets:dmdSec/mets:mdWrap[@MDTYPE='MODS']/mets:xmlData/mods:mods", NS)
-        premis = root.find("mets:amdSec/mets:digiprovMD/mets:mdWrap[@MDTYPE='PREMIS']"
-                           "/mets:xmlData/premis:premis", NS)
+        premis = _premis(root)
         header = root.find("mets:metsHdr", NS)
         files = _file_entries(root)
         item = _item_from_mods(mods, item_id, _pages(root, files, premis))

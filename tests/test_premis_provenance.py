@@ -11,8 +11,11 @@ NS = {"mets": "http://www.loc.gov/METS/", "premis": "http://www.loc.gov/premis/v
 
 
 def _premis(item):
+    """The METS root and the item's whole PREMIS record (file objects gathered back)."""
+    from metadata.reader import _premis as whole_record
+
     root = etree.fromstring(samples.mets(item))
-    return root, root.find(".//mets:digiprovMD//premis:premis", NS)
+    return root, whole_record(root)
 
 
 def _ids(obj, kind):
@@ -65,3 +68,17 @@ def test_the_rights_statement_links_to_an_object_in_the_record():
                            "premis:linkingObjectIdentifierValue", namespaces=NS)
     values = {v.text for v in premis.iterfind(".//premis:objectIdentifierValue", NS)}
     assert linked == "ar-amal-001" and linked in values
+
+
+def test_each_files_admid_leads_to_its_own_premis_object_and_a_masters_mix():
+    root = etree.fromstring(samples.mets(samples.traditional_item()))
+    for file in root.iterfind(".//mets:file", NS):
+        (amd,) = root.xpath(f"mets:amdSec[@ID='{file.get('ADMID')}']", namespaces=NS)
+        obj = amd.find("mets:techMD/mets:mdWrap[@MDTYPE='PREMIS:OBJECT']/mets:xmlData/"
+                       "premis:object", NS)
+        assert _ids(obj, "local") == [file.get("ID")]
+        mix = amd.find("mets:techMD/mets:mdWrap[@MDTYPE='NISOIMG']", NS)
+        assert (mix is not None) == file.get("ID").startswith("masters-")
+    digiprov = root.find(".//mets:digiprovMD//premis:premis", NS)
+    assert [o.get("{http://www.w3.org/2001/XMLSchema-instance}type")
+            for o in digiprov.findall("premis:object", NS)] == ["premis:intellectualEntity"]
