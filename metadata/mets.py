@@ -184,6 +184,27 @@ def _logical_struct_map(files: list[FileEntry], title: str) -> etree._Element:
     )
 
 
+def _file_tree_struct_map(item: Item, files: list[FileEntry]) -> etree._Element:
+    """The bag's files as a directory tree, the structMap Archivematica's METS reader (metsrw)
+    walks: `TYPE="physical"` (METS leaves TYPE free; the page structure above is `PHYSICAL`, as
+    DFG-style readers expect), `Directory` divs by path, one `Item` div per file."""
+    def directory(label: str) -> etree._Element:
+        return E.div(TYPE="Directory", LABEL=label)
+
+    root = directory(item.item_id)
+    folders: dict[tuple[str, ...], etree._Element] = {(): root}
+    for entry in sorted(files, key=lambda f: f.href):
+        parts = tuple(entry.href.split("/"))
+        for depth in range(1, len(parts)):
+            if parts[:depth] not in folders:
+                folder = directory(parts[depth - 1])
+                folders[parts[:depth - 1]].append(folder)
+                folders[parts[:depth]] = folder
+        folders[parts[:-1]].append(E.div(E.fptr(FILEID=entry.file_id), TYPE="Item",
+                                         LABEL=nfc(parts[-1])))
+    return E.structMap(root, TYPE="physical", ID="FILETREE", LABEL="bag directory structure")
+
+
 def _struct_link() -> etree._Element:
     link = E.smLink()
     link.set(f"{{{XLINK}}}from", LOGICAL_ROOT_ID)
@@ -312,6 +333,7 @@ def build_mets(
         _file_sec(files, set(split_premis(premis, {f.file_id for f in files})[1])),
         _physical_struct_map(item, files, title),
         _logical_struct_map(files, title),
+        _file_tree_struct_map(item, files),
         _struct_link(),
         OBJID=item.item_id,
         LABEL=title,
