@@ -16,6 +16,8 @@ import PIL
 from ingest.models import Batch, Item
 from metadata.agents import load_partners, software_agent
 from metadata.mets import FileEntry, build_mets
+from metadata.formats import identifier as format_identifier
+from metadata.formats import identify
 from metadata.premis import Agent, Event, Object, build_premis
 from metadata.validate import assert_valid, assert_valid_mets
 
@@ -80,8 +82,10 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
     # path and the content); the METS file ID stays as a second, local identifier.
     master_uuid = {seq: object_uuid(item.item_id, rel, pages[seq].sha512)
                    for _, rel, group, seq in payload if group == "masters"}
+    formats = identify([src for src, _, _, _ in payload])  # siegfried, every file
     for src, rel, group, seq in payload:
         file_id = _file_id(group, seq)
+        found = formats[Path(src)]
         if group == "masters":
             page = pages[seq]
             sha512, size, mimetype, fmt = page.sha512, page.size, page.mimetype, page.format
@@ -109,12 +113,20 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
                                sha512=sha512, size=size, created=made.replace(microsecond=0),
                                page_seq=seq))
         objects.append(Object(id_value=object_id, original_name=original, size=size,
-                              format_name=fmt, sha512=sha512, puid=puid, md5=md5, id_type="UUID",
+                              # masters keep the short name the package reader maps back
+                              # to a Page; the PUID and version are siegfried's either way
+                              format_name=fmt if group == "masters" else found.name or fmt,
+                              sha512=sha512,
+                              puid=found.puid or puid, md5=md5, id_type="UUID",
+                              format_version=found.version or None,
                               local_id=file_id, derived_from=sources))
 
+    siegfried = format_identifier()
     ocr_agents = _ocr_agents(ocr_summary)
     agents = [Agent("cadl", "cadl pipeline", "software", version=software_version),
-              *ocr_agents, Agent("pillow", "Pillow", "software", version=PIL.__version__)]
+              *ocr_agents, Agent("pillow", "Pillow", "software", version=PIL.__version__),
+              Agent("siegfried", "siegfried", "software", version=siegfried.version,
+                    note=f"signature file {siegfried.signature}")]
     ocr_ids = [a.id_value for a in ocr_agents]
 
     def event(kind: str, when: dt.datetime, detail: str, agent_ids, object_ids) -> Event:
@@ -131,8 +143,9 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
               "(docs/batch-format.md); every page fully decoded", ["cadl", "pillow"], masters),
         event("message digest calculation", received, "SHA-512 of each file as received from "
               "the landing zone", ["cadl"], masters),
-        event("format identification", received, "image format identified by decoding with "
-              "Pillow; PRONOM identifier recorded where known", ["pillow"], masters),
+        event("format identification", created, "PRONOM identification of every file, "
+              "masters and derivatives, by siegfried with its embedded signature file",
+              ["siegfried"], [o.id_value for o in objects]),
         event("metadata extraction", received, "technical image metadata (dimensions, "
               "resolution, colour, compression) read for MIX", ["pillow"], masters),
         event("creation", ocr_finished, f"OCR of {len(item.pages)} page(s) started "
