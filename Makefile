@@ -24,7 +24,7 @@ DEMO_BASE_URL := http://127.0.0.1:8800
 
 DISTRIBUTED_APT_PACKAGES := postgresql redis-server
 
-.PHONY: demo test test-distributed system-deps venv constraints clean
+.PHONY: demo test test-distributed system-deps venv viewers constraints clean
 
 # Debian packages: only those missing are installed, so a prepared machine needs no network.
 system-deps:
@@ -72,7 +72,20 @@ demo: venv
 	@echo "Catalogue:            var/access/catalogue.json"
 	@echo "Report:               var/reports/sample-batch-001/report.html (and report.txt, report.json)"
 
-test: venv
+# IIIF viewers the tests open our manifests in (Mirador), from the npm registry, pinned by
+# tests/viewers/package-lock.json; node_modules stays out of git.
+VIEWERS := tests/viewers
+# npm from Debian only where no npm is on the PATH (a machine may have Node.js from elsewhere,
+# whose npm Debian's package would conflict with).
+$(VIEWERS)/node_modules/.installed: $(VIEWERS)/package.json $(VIEWERS)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends npm; }
+	cd $(VIEWERS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+viewers: system-deps $(VIEWERS)/node_modules/.installed
+
+test: venv viewers
 	$(BIN)/python -m pytest
 
 # Postgres, Redis, an Airflow scheduler, dag-processor, api-server and two Celery workers, all on
