@@ -37,7 +37,7 @@ from preservation.storage import Storage, validate_key
 log = logging.getLogger(__name__)
 
 # What is served besides /oai: what the portals read, never anything else of the location.
-PUBLIC_PREFIXES = ("items/", "feeds/", "portals/", "partners/")
+PUBLIC_PREFIXES = ("items/", "feeds/", "portals/", "partners/", "profiles/")
 PUBLIC_FILES = ("catalogue.json",)
 _TYPES = {".json": "application/json", ".jsonl": "application/jsonl", ".xml": "application/xml",
           ".hocr": "text/vnd.hocr+html", ".txt": "text/plain; charset=utf-8",

@@ -436,7 +436,8 @@ def bagging_record(package_id: str, when: datetime, software_version: str) -> by
     agent = Agent("cadl", "cadl pipeline", "software", version=software_version)
     event = Event("information package creation", when, "success",
                   "BagIt 1.0 bag built with sha512 and sha256 manifests and tag manifests, "
-                  "following the BagIt profile urn:cadl:bagit-profile:item-package:1.0",
+                  "following the BagIt profile "
+                  "https://cadl.example.org/profiles/bagit-item-package-1.0.json",
                   ["cadl"], [package_id],
                   id_value=str(uuid.uuid5(_BAGGING_NAMESPACE, f"{package_id}/{iso_utc(when)}")))
     return package_event_record(package_id, [event], [agent])

@@ -37,7 +37,10 @@ TAGMANIFEST = f"tagmanifest-{ALGORITHM}.txt"
 # is our fixity; sha256 is what most other repositories and cloud stores check natively.
 ALGORITHMS = ("sha512", "sha256")
 PROFILE_FILE = Path(__file__).resolve().parents[1] / "config" / "bagit-profile.json"
-PROFILE_ID = "urn:cadl:bagit-profile:item-package:1.0"  # = the profile's BagIt-Profile-Identifier
+# = the profile's BagIt-Profile-Identifier: the https URI where the profile JSON is published
+# (publication.feed puts it in the access location under PROFILE_KEY; BagIt Profiles spec 1.4).
+PROFILE_ID = "https://cadl.example.org/profiles/bagit-item-package-1.0.json"
+PROFILE_KEY = "profiles/bagit-item-package-1.0.json"
 # Names at the bag root that are the bag's own; a tag file of ours may not take them.
 RESERVED_TAG_NAMES = ("bagit.txt", "bag-info.txt", "fetch.txt", "data")
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"

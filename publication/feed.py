@@ -242,11 +242,19 @@ def _entry_label(entry: dict) -> dict[str, list[str]]:
     return title_map(item)
 
 
+def write_bag_profile(access: Storage) -> None:
+    """The BagIt profile, at the key its identifier (an https URI) names, so it resolves."""
+    from preservation.bag import PROFILE_FILE, PROFILE_KEY
+
+    access.put_bytes(PROFILE_KEY, PROFILE_FILE.read_bytes())
+
+
 def refresh(access: Storage, now: datetime, base_url: str) -> dict:
     """Per-portal catalogues, collections, feeds and partner agents, from the access location's
     item.json files."""
     entries = published_entries(access)
     write_partners(access, base_url)
+    write_bag_profile(access)
     write_portal_collections(access, base_url, entries)
     catalogues = write_portal_catalogues(access, now, entries)
     added = update_feeds(access, now, base_url, entries)
