@@ -22,10 +22,16 @@ from PIL import Image, UnidentifiedImageError
 MIMETYPES = {"TIFF": "image/tiff", "JPEG": "image/jpeg", "PNG": "image/png",
              "JPEG2000": "image/jp2"}
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
-_MODE_COLOR = {"1": "Gray", "L": "Gray", "LA": "Gray", "I": "Gray", "I;16": "Gray",
-               "I;16B": "Gray", "I;16L": "Gray", "F": "Gray", "P": "Palette", "PA": "Palette",
+# Z39.87 (MIX) colorSpace terms. Pillow's grey modes store 0 as black (BlackIsZero); a TIFF
+# says which it is in its PhotometricInterpretation tag (262), which wins (`_color_space`).
+_MODE_COLOR = {"1": "BlackIsZero", "L": "BlackIsZero", "LA": "BlackIsZero", "I": "BlackIsZero",
+               "I;16": "BlackIsZero", "I;16B": "BlackIsZero", "I;16L": "BlackIsZero",
+               "F": "BlackIsZero", "P": "PaletteColor", "PA": "PaletteColor",
                "RGB": "RGB", "RGBA": "RGB", "RGBX": "RGB", "CMYK": "CMYK", "YCbCr": "YCbCr",
                "LAB": "CIELab"}
+_TIFF_PHOTOMETRIC = {0: "WhiteIsZero", 1: "BlackIsZero", 2: "RGB", 3: "PaletteColor",
+                     4: "TransparencyMask", 5: "CMYK", 6: "YCbCr", 8: "CIELab", 9: "ICCLab",
+                     10: "ITULab"}
 _MODE_BITS = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
 _TIFF_COMPRESSION = {"raw": "None", "tiff_lzw": "LZW", "tiff_adobe_deflate": "Deflate",
                      "tiff_deflate": "Deflate", "packbits": "PackBits", "group3": "CCITT T.4",
@@ -44,9 +50,10 @@ class Characteristics:
     y_resolution: float | None
     bits_per_sample: int | None
     samples_per_pixel: int
-    color_space: str | None
+    color_space: str | None  # Z39.87 colorSpace: "BlackIsZero", "WhiteIsZero", "RGB", ...
     icc_profile: bool
     compression: str | None
+    byte_order: str | None  # TIFF only: "little endian" (II) or "big endian" (MM)
     sha512: str
     md5: str
     size: int
@@ -180,6 +187,7 @@ def characterize_file(path: Path, max_pixels: int) -> Characteristics | str:
                     width, height = img.width, img.height
                     xres, yres = _resolution(img)
                     bits, mode = _bits(img, fmt), img.mode
+                    color_space = _color_space(img, fmt)
                     bands = len(img.getbands())
                     icc = bool(img.info.get("icc_profile"))
                     compression = _compression(img, fmt)
@@ -197,6 +205,17 @@ def characterize_file(path: Path, max_pixels: int) -> Characteristics | str:
     return Characteristics(
         format=fmt, mimetype=MIMETYPES[fmt], puid=puid, width=width, height=height,
         x_resolution=xres, y_resolution=yres, bits_per_sample=bits, samples_per_pixel=bands,
-        color_space=_MODE_COLOR.get(mode), icc_profile=icc, compression=compression,
-        sha512=sha512, md5=md5, size=size,
+        color_space=color_space or _MODE_COLOR.get(mode), icc_profile=icc,
+        compression=compression, sha512=sha512, md5=md5, size=size,
+        byte_order={b"II": "little endian", b"MM": "big endian"}.get(head[:2])
+        if fmt == "TIFF" else None,
     )
+
+
+def _color_space(img: Image.Image, fmt: str) -> str | None:
+    """The TIFF's own PhotometricInterpretation as a Z39.87 term (a bilevel scan is often
+    WhiteIsZero, which Pillow's mode hides); None for other formats or an unknown value."""
+    if fmt != "TIFF":
+        return None
+    value = getattr(img, "tag_v2", {}).get(262)
+    return _TIFF_PHOTOMETRIC.get(int(value)) if value is not None else None

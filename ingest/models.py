@@ -42,7 +42,8 @@ class Page(BaseModel):
     # Optional with defaults so pages recorded before characterization still load.
     bits_per_sample: int | None = None
     samples_per_pixel: int | None = None
-    color_space: str | None = None  # MIX-ish: "Gray", "RGB", "CMYK", "Palette", "YCbCr", ...
+    color_space: str | None = None  # Z39.87: "BlackIsZero", "WhiteIsZero", "RGB", "PaletteColor", …
+    byte_order: str | None = None  # TIFF masters: "little endian" | "big endian" (Z39.87 byteOrder)
     icc_profile: bool = False
     compression: str | None = None  # "None", "LZW", "Deflate", "JPEG", "JPEG2000", ...
     md5: str | None = None

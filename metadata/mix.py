@@ -20,6 +20,8 @@ from kernel.namespaces import MIX, NSMAP, XSI, schema_location
 X = ElementMaker(namespace=MIX, nsmap=NSMAP)
 NS = {"mix": MIX}
 
+# Colour space names pages characterized before issue 17 carry → the Z39.87 term.
+_OLD_COLOR_SPACES = {"Gray": "BlackIsZero", "Palette": "PaletteColor"}
 # Page.format → the format name MIX/PRONOM use for it.
 FORMAT_NAMES = {"TIFF": "TIFF", "JPEG": "JPEG", "PNG": "PNG", "JPEG2000": "JPEG 2000"}
 
@@ -41,6 +43,8 @@ def build_mix(page: Page, object_id: str) -> etree._Element:
     if page.puid:
         basic.append(X.FormatRegistry(X.formatRegistryName("PRONOM"),
                                       X.formatRegistryKey(page.puid)))
+    if page.byte_order:
+        basic.append(X.byteOrder(page.byte_order))
     if page.compression:
         basic.append(X.Compression(X.compressionScheme(page.compression)))
     basic.append(X.Fixity(X.messageDigestAlgorithm("SHA-512"), X.messageDigest(page.sha512)))
@@ -52,7 +56,8 @@ def build_mix(page: Page, object_id: str) -> etree._Element:
     if page.color_space or page.icc_profile:
         photometric = X.PhotometricInterpretation()
         if page.color_space:
-            photometric.append(X.colorSpace(page.color_space))
+            photometric.append(X.colorSpace(_OLD_COLOR_SPACES.get(page.color_space,
+                                                                  page.color_space)))
         if page.icc_profile:
             # The profile itself stays in the master; MIX records that one is embedded.
             photometric.append(X.ColorProfile(X.IccProfile(X.iccProfileName("embedded"))))
@@ -99,7 +104,8 @@ def _float(element: etree._Element | None) -> float | None:
 
 def read_mix(mix: etree._Element) -> dict:
     """The Page characterization fields a `mix:mix` record written by build_mix holds:
-    width, height, size, compression, md5, puid, color_space, icc_profile, bits_per_sample,
+    width, height, size, compression, byte_order, md5, puid, color_space, icc_profile,
+    bits_per_sample,
     samples_per_pixel, x_resolution, y_resolution (None where the record has no value)."""
     def text(path: str) -> str | None:
         return mix.findtext(path, namespaces=NS)
@@ -120,6 +126,7 @@ def read_mix(mix: etree._Element) -> dict:
                           "mix:imageHeight"),
         "puid": text(base + "mix:FormatRegistry/mix:formatRegistryKey"),
         "compression": text(base + "mix:Compression/mix:compressionScheme"),
+        "byte_order": text(base + "mix:byteOrder"),
         "md5": text(base + "mix:Fixity[mix:messageDigestAlgorithm='MD5']/mix:messageDigest"),
         "color_space": text(photometric + "mix:colorSpace"),
         "icc_profile": mix.find(photometric + "mix:ColorProfile/mix:IccProfile", NS) is not None,

@@ -22,7 +22,8 @@ def sha(text: str) -> str:
 
 def _page(seq: int, name: str, item_id: str, characterized: bool) -> Page:
     facts = dict(bits_per_sample=8, samples_per_pixel=1 if seq % 2 else 3,
-                 color_space="Gray" if seq % 2 else "RGB", icc_profile=seq == 2,
+                 color_space="BlackIsZero" if seq % 2 else "RGB", icc_profile=seq == 2,
+                 byte_order="little endian",
                  compression="LZW", md5=hashlib.md5(name.encode()).hexdigest(),
                  puid="fmt/353", x_resolution=300.0, y_resolution=299.5) if characterized else {}
     return Page(seq=seq, original_name=unicodedata.normalize("NFC", name),

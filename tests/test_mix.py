@@ -24,7 +24,8 @@ def test_mix_reads_back_the_characterization_it_was_built_from():
     page = arabic_item().pages[1]  # RGB, ICC profile, 299.5 ppi vertically
     facts = read_mix(build_mix(page, "m2"))
     assert facts == {"size": page.size, "width": 2480, "height": 3508, "puid": "fmt/353",
-                     "compression": "LZW", "md5": page.md5, "color_space": "RGB",
+                     "compression": "LZW", "byte_order": "little endian", "md5": page.md5,
+                     "color_space": "RGB",
                      "icc_profile": True, "bits_per_sample": 8, "samples_per_pixel": 3,
                      "x_resolution": 300.0, "y_resolution": 299.5}
 
@@ -82,3 +83,23 @@ def test_package_event_record_refuses_links_to_other_objects():
     event = Event("replication", WHEN, "success", "copy", ["storage"], ["another"], id_value="e")
     with pytest.raises(ValueError, match="not the package"):
         package_event_record("items/x/v0001", [event], [agent])
+
+
+def test_colour_space_and_byte_order_use_z39_87_terms(tmp_path):
+    from PIL import Image
+
+    from ingest.characterize import characterize_file
+
+    white = tmp_path / "ورقة.tif"
+    Image.new("1", (40, 30), 1).save(white, "TIFF", tiffinfo={262: 0})  # WhiteIsZero bilevel
+    grey = tmp_path / "灰.tif"
+    Image.new("L", (40, 30), 200).save(grey, "TIFF")
+    found = {p.name: characterize_file(p, 10**6) for p in (white, grey)}
+    assert (found[white.name].color_space, found[white.name].byte_order) == (
+        "WhiteIsZero", "little endian")
+    assert found[grey.name].color_space == "BlackIsZero"
+    page = arabic_item().pages[0].model_copy(update={"color_space": "Gray"})  # an older record
+    mix = build_mix(page, "m1")
+    assert mix.findtext(".//{http://www.loc.gov/mix/v20}colorSpace") == "BlackIsZero"
+    assert mix.findtext(".//{http://www.loc.gov/mix/v20}byteOrder") == "little endian"
+    assert validate(mix, "mix") == []

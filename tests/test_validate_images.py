@@ -43,7 +43,7 @@ def test_characterization_of_every_format(tmp_path):
     got = {p.original_name: p for p in report.batch.items[0].pages}
     t1, t2, j, p, k, g4 = (got[n] for n in pages)
     assert (t1.puid, t1.mimetype, t1.compression, t1.color_space, t1.bits_per_sample,
-            t1.samples_per_pixel) == ("fmt/353", "image/tiff", "LZW", "Gray", 8, 1)
+            t1.samples_per_pixel) == ("fmt/353", "image/tiff", "LZW", "BlackIsZero", 8, 1)
     assert (t1.x_resolution, t1.y_resolution, t1.width, t1.height) == (300, 300, 60, 80)
     assert (t2.color_space, t2.samples_per_pixel, t2.compression, t2.dpi) == (
         "CMYK", 4, "None", 400)
