@@ -113,8 +113,11 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     elif withdraw_item(access, item.item_id):
         log.info("withdrew %s from the access location: rights are now %s", item.item_id,
                  item.rights)
+    from publication.rights import load_overrides
+
+    note = load_overrides(settings.rights_overrides).get(item.item_id, {}).get("note")
     write_record(preservation, item, batch_id, deposit, fingerprint, portals,
-                 dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+                 dt.datetime.now(dt.timezone.utc).replace(microsecond=0), note)
 
     def uri(rel_bag: str, rel_access: str) -> str:
         return (access.uri(f"items/{item.item_id}/{rel_access}") if public

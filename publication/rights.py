@@ -102,15 +102,18 @@ def effective_item(item: Item, settings: Settings) -> Item:
 
 
 def write_record(preservation: Storage, item: Item, batch_id: str, deposit: dict,
-                 fingerprint: str, portals: list[str], now: dt.datetime) -> None:
+                 fingerprint: str, portals: list[str], now: dt.datetime,
+                 note: str | None = None) -> None:
     """Record what `publish` decided for an item (see the module docstring).
 
     An unchanged decision is not rewritten: a rerun of a batch leaves preservation storage
-    byte-identical.
+    byte-identical. A changed access decision (rights or portals) is also recorded as a PREMIS
+    event beside the preserved version (`record_rights_change`), with the override's `note`.
     """
     record = {"item": item.model_dump(mode="json"), "batch_id": batch_id,
               "deposit": {"version": deposit["version"], "prefix": deposit.get("prefix")},
               "fingerprint": fingerprint, "portals": portals}
+    old: dict = {}
     if preservation.head(record_key(item.item_id)) is not None:
         try:
             old = json.loads(preservation.get_bytes(record_key(item.item_id)).decode("utf-8"))
@@ -119,9 +122,59 @@ def write_record(preservation: Storage, item: Item, batch_id: str, deposit: dict
         old.pop("decided", None)
         if old == record:
             return
+    if old.get("item") and _access_of(old["item"], old.get("portals")) != _access_of(
+            record["item"], portals) and deposit.get("prefix"):
+        record_rights_change(preservation, item, deposit["prefix"], old, portals, now, note)
     record["decided"] = now.isoformat()
     preservation.put_bytes(record_key(item.item_id), (json.dumps(
         record, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def _access_of(item: dict, portals) -> tuple:
+    return (item.get("rights"), item.get("portal_rights"), item.get("portals"), portals)
+
+
+RIGHTS_EVENT_NAMESPACE = "a3c0f1e2-7b4d-4e59-9c1a-5d2e8f6b0c47"
+
+
+def record_rights_change(preservation: Storage, item: Item, prefix: str, old: dict,
+                         portals: list[str], now: dt.datetime, note: str | None) -> str:
+    """A PREMIS "policy assignment" event beside the preserved version (`<prefix>events/`):
+    the item's access rights and portals before and after, and why (the override's note).
+
+    The version's METS is immutable and still states the rights it was ingested with; this is
+    the record of every later decision, which the package history (and a re-ingest) reads.
+    Returns the key written.
+    """
+    import uuid
+
+    from kernel.settings import get_settings
+    from metadata.premis import Agent, Event, package_event_record
+    from metadata.validate import assert_valid
+
+    before = old["item"]
+    detail = (f"access rights changed: rights {before.get('rights')} → {item.rights}, "
+              f"portals {';'.join(before.get('portals') or [])} → {';'.join(item.portals)}, "
+              f"shown on {', '.join(old.get('portals') or []) or 'none'} → "
+              f"{', '.join(portals) or 'none'}")
+    organization = get_settings().source_organization
+    agents = [Agent("library", organization, "organization",
+                    note="rights decision (config/rights-overrides.json or a corrected "
+                         "manifest row)"),
+              Agent("cadl", "cadl pipeline (publication.rights)", "software")]
+    package = prefix.rstrip("/")
+    stamp = now.astimezone(dt.timezone.utc)
+    event = Event("policy assignment", stamp, "success", detail, ["library", "cadl"],
+                  [package], outcome_detail=f"note: {note}" if note else None,
+                  id_value=str(uuid.uuid5(uuid.UUID(RIGHTS_EVENT_NAMESPACE),
+                                          f"{package}/{stamp.isoformat()}/{detail}")))
+    body = package_event_record(package, [event], agents)
+    assert_valid(body, "premis", f"rights change event of {item.item_id}")
+    key = f"{prefix.rstrip('/')}/events/{stamp.strftime('%Y%m%dT%H%M%SZ')}-rights-" \
+          f"{event.id_value}.xml"
+    preservation.put_bytes(key, body)
+    log.info("%s: %s", item.item_id, detail)
+    return key
 
 
 def read_records(preservation: Storage) -> list[dict]:
