@@ -145,7 +145,8 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
             ))
         pdf_name = f"{item.item_id}.pdf"
         item_pdf.build_pdf([(inside(batch_dir, p.path), result)
-                            for p, (_, result) in zip(pages, results)], staging / pdf_name)
+                            for p, (_, result) in zip(pages, results)], staging / pdf_name,
+                           _pdf_info(item))
         shutil.rmtree(staging / ".raw")
         record = ItemOcr(
             item_id=item.item_id, engine="+".join(e.name for e in engines),
@@ -163,3 +164,12 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
         raise
     log.info("OCR item %s: %d pages into %s", item.item_id, len(record.pages), out_dir)
     return record
+
+
+def _pdf_info(item) -> "item_pdf.PdfInfo":
+    """The item PDF's language, direction and XMP facts, from the manifest row."""
+    return item_pdf.PdfInfo(
+        title=item.title, language=item.primary_language,
+        creators=tuple(c.strip() for c in (item.creator or "").split(";") if c.strip()),
+        languages=tuple(item.languages),
+        right_to_left=item.reading_direction in ("rtl", "ttb"))

@@ -64,3 +64,38 @@ def test_broken_hocr_is_a_clear_error_naming_the_file(page, tmp_path):
     with pytest.raises(ToolFailed, match="p.hocr"):
         build_pdf([(image, hocr)], tmp_path / "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_item_pdf_claims_pdfa_2b_with_language_xmp_and_right_to_left_direction(page, tmp_path):
+    import pikepdf
+
+    from ocr.pdf import PdfInfo
+
+    info = PdfInfo(title="رحلة ابن بطوطة", language="ar", creators=("ابن بطوطة", "马金鹏"),
+                   languages=("ar", "zh-Hans"), right_to_left=True)
+    out = build_pdf([page, page], tmp_path / "item.pdf", info)
+    with pikepdf.open(out) as pdf:
+        meta = pdf.open_metadata()
+        assert meta.pdfa_status == "2B"  # pikepdf reads the XMP's pdfaid claim
+        assert meta["dc:title"] == "رحلة ابن بطوطة"
+        assert meta["dc:creator"] == ["ابن بطوطة", "马金鹏"]
+        assert str(pdf.Root.Lang) == "ar"
+        assert pdf.Root.ViewerPreferences.Direction == pikepdf.Name.R2L
+        (intent,) = pdf.Root.OutputIntents
+        assert intent.S == pikepdf.Name.GTS_PDFA1 and intent.DestOutputProfile.N == 3
+        assert str(pdf.docinfo.Title) == "رحلة ابن بطوطة"  # Info dictionary in step with XMP
+        assert pdf.is_encrypted is False
+        assert pdf.pdf_version >= "1.7" and pdf.trailer.ID  # PDF/A-2: 1.7 base, a file ID
+    again = build_pdf([page, page], tmp_path / "again.pdf", info)
+    assert again.read_bytes() == out.read_bytes()  # still deterministic
+
+
+def test_a_left_to_right_item_pdf_has_no_direction_preference(page, tmp_path):
+    import pikepdf
+
+    from ocr.pdf import PdfInfo
+
+    out = build_pdf([page], tmp_path / "item.pdf",
+                    PdfInfo(title="丝绸之路", language="zh-Hans"))
+    with pikepdf.open(out) as pdf:
+        assert "/ViewerPreferences" not in pdf.Root and str(pdf.Root.Lang) == "zh-Hans"
