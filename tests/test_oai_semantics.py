@@ -3,26 +3,24 @@
 An item withdrawn from one portal but live on the other must never be reported `deleted` (a
 harvester merging both sets would delete a live record); headers list all of an item's sets.
 The repository runs over a real access folder whose change logs `publication.feed` wrote, served
-by `cadl serve`'s handler on 127.0.0.1 and harvested with oaipmh-scythe; every response is
+by `cadl serve` on 127.0.0.1 and harvested with oaipmh-scythe; every response is
 validated against the OAI-PMH, oai_dc and MODS schemas vendored in metadata/schemas.
 """
 
 import datetime as dt
 import json
 import threading
-from http.server import ThreadingHTTPServer
 from urllib.request import urlopen
 
 import pytest
 from lxml import etree
 
 import package_samples as samples
-from cadl.serve import make_handler
+from cadl.serve import make_server
 from kernel.settings import Settings
 from metadata.validate import load_schema
 from preservation.storage import open_storage
 from publication.feed import update_feeds
-from publication.oai import Repository
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 BASE = "https://access.cadl.example.org"
@@ -54,18 +52,16 @@ def oai(tmp_path_factory):
             {"rights": "http://rightsstatements.org/vocab/CNE/1.0/"}).encode())
     update_feeds(access, T1, BASE, _entries(BEFORE))
     update_feeds(access, T2, BASE, _entries(AFTER))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), None)
-    url = f"http://127.0.0.1:{server.server_address[1]}/oai"
-    repository = Repository(access, BASE, url, "cadl.example.org", "a@example.org", page_size=2)
-    server.RequestHandlerClass = make_handler(access, repository)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    settings = Settings(access_url=root.as_uri(), access_base_url=BASE, oai_page_size=2,
+                        oai_repository_id="cadl.example.org")
+    server = make_server(settings, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield {"url": url, "repository": repository}
+        yield {"url": server.oai_url, "repository": server._repository}
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+        server.close()
+        thread.join(timeout=30)
 
 
 def _harvest(oai, prefix: str, set_: str | None = None) -> list:
