@@ -26,7 +26,6 @@ from test_iiif_manifest import schema_errors
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 
 # Per-portal rights of the sample items in this test's copy of the batch.
