@@ -69,3 +69,30 @@ def software_agent(name: str, version: str) -> MetsAgent:
     """The program that wrote the METS file, with its version, as METS records software."""
     return MetsAgent(role="CREATOR", type="OTHER", other_type="SOFTWARE", name=name,
                      notes=(("", f"version {version}"),))
+
+
+def holding_partner(item, partners) -> str:
+    """The key of the partner that holds `item` (any mapping or collection of partner keys): its
+    `partner` manifest column when that names a partner, else the partner whose portal serves
+    the item's primary language (an Arabic book is King Fahd National Library's, a Chinese one
+    the National Library of China's). Used by PREMIS, IIIF `provider` and the DFG `dv:rights`."""
+    keys = list(partners)
+    named = item.extra.get("partner", "").strip()
+    if named in keys:
+        return named
+    base = item.primary_language.split("-")[0]
+    return base if base in keys else keys[0]
+
+
+def partner_entries(path: Path | None = None) -> dict[str, dict]:
+    """{partner key: its config/partners.json entry}; ConfigError naming the file if unreadable."""
+    import json
+
+    path = path or PARTNERS_FILE
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("expected an object keyed by partner")
+        return data
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read partners from {path}: {exc}") from None

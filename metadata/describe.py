@@ -14,7 +14,7 @@ from pathlib import Path
 import PIL
 
 from ingest.models import Batch, Item
-from metadata.agents import load_partners, software_agent
+from metadata.agents import holding_partner, load_partners, partner_entries, software_agent
 from metadata.mets import FileEntry, build_mets
 from metadata.formats import identifier as format_identifier
 from metadata.formats import identify
@@ -128,6 +128,13 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
               Agent("siegfried", "siegfried", "software", version=siegfried.version,
                     note=f"signature file {siegfried.signature}")]
     ocr_ids = [a.id_value for a in ocr_agents]
+    # The partner library that digitized and delivered the item: the organisation behind the
+    # ingestion, beside the software that carried it out.
+    partners = partner_entries()
+    holder = holding_partner(item, partners)
+    partner_id = f"partner-{holder}"
+    agents.append(Agent(partner_id, partners[holder]["name_en"], "organization",
+                        note=f"{partners[holder]['name_ar']} · {partners[holder]['name_zh']}"))
 
     def event(kind: str, when: dt.datetime, detail: str, agent_ids, object_ids) -> Event:
         # The detail is in the seed: two events of one kind can share a second (OCR output and
@@ -138,7 +145,7 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
 
     events = [
         event("ingestion", received, f"accepted from the landing zone as batch "
-              f"{batch.batch_id}, manifest line {item.row}", ["cadl"], masters),
+              f"{batch.batch_id}, manifest line {item.row}", [partner_id, "cadl"], masters),
         event("validation", received, "batch checked against the landing-zone contract "
               "(docs/batch-format.md); every page fully decoded", ["cadl", "pillow"], masters),
         event("message digest calculation", received, "SHA-512 of each file as received from "

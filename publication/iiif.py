@@ -19,6 +19,7 @@ from kernel.errors import ConfigError
 from kernel.languages import language
 from kernel.scripts import HAN, HANS, HANT, detect_script, string_language
 from ingest.models import Item
+from metadata.agents import holding_partner as _holding_partner
 from metadata.rights import DEFAULT_RIGHTS_URI, rights_text, rights_uri  # noqa: F401 (re-export)
 from ocr.search import to_other_chinese_script
 
@@ -80,14 +81,8 @@ def load_partner_names(path: Path | None = None) -> dict[str, dict[str, str]]:
 
 
 def holding_partner(item: Item, partners: dict) -> str:
-    """The key of the partner that holds `item`: its `partner` manifest column when that names
-    a partner, else the partner whose portal serves the item's primary language (an Arabic book
-    is King Fahd National Library's, a Chinese one the National Library of China's)."""
-    named = item.extra.get("partner", "").strip()
-    if named in partners:
-        return named
-    base = item.primary_language.split("-")[0]
-    return base if base in partners else next(iter(partners))
+    """The key of the partner that holds `item` (see metadata.agents.holding_partner)."""
+    return _holding_partner(item, partners)
 
 
 def title_map(item: Item) -> dict[str, list[str]]:
