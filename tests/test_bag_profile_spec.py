@@ -4,7 +4,7 @@ import json
 
 from kernel.settings import Settings
 from preservation.bag import PROFILE_FILE, PROFILE_ID, PROFILE_KEY
-from preservation.storage import open_storage
+from preservation.backends import open_storage
 from publication.feed import write_bag_profile
 
 

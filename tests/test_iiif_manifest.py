@@ -14,7 +14,7 @@ import pytest
 
 from kernel.errors import ConfigError
 from kernel.settings import Settings
-from preservation.storage import open_storage
+from preservation.backends import open_storage
 from publication.feed import update_feeds
 from publication.iiif import build_manifest, load_partners
 from publication.portal_files import public_base_url

@@ -19,7 +19,7 @@ import package_samples as samples
 from cadl.serve import make_server
 from kernel.settings import Settings
 from metadata.validate import load_schema
-from preservation.storage import open_storage
+from preservation.backends import open_storage
 from publication.feed import update_feeds
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"

@@ -9,7 +9,7 @@ import package_samples as samples
 from ingest.models import Rights
 from kernel.settings import Settings
 from metadata.validate import validate
-from preservation.storage import open_storage
+from preservation.backends import open_storage
 from publication.rights import write_record
 
 NS = {"premis": "http://www.loc.gov/premis/v3"}
