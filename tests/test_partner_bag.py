@@ -97,7 +97,7 @@ def test_cadl_run_preserves_and_publishes_a_partner_bag(sample_batch, tmp_path):
     env = dict(os.environ, CADL_WORK_DIR=str(tmp_path / "work"),
                CADL_REPORTS_DIR=str(tmp_path / "reports"),
                CADL_PRESERVATION_URL=(tmp_path / "pres").as_uri(),
-               CADL_ACCESS_URL=(tmp_path / "access").as_uri(),
+               CADL_ACCESS_URL=(tmp_path / "access").as_uri(), CADL_ALLOW_FILE_URLS="true",
                CADL_QUARANTINE_DIR=str(tmp_path / "quarantine"))
     proc = subprocess.run([CADL, "run", str(bag), "--json"], env=env, capture_output=True,
                           text=True, timeout=1200)
