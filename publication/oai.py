@@ -23,18 +23,16 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
-from kernel.scripts import HAN, HANS, HANT, detect_script, string_language
 from publication.feed import PORTALS, fold, read_log
-from publication.iiif import MANIFEST, join_url
+from publication.iiif import MANIFEST
+from publication.oai_dc import oai_dc
 from preservation.storage import Storage
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-DC = "http://purl.org/dc/elements/1.1/"
 MODS = "http://www.loc.gov/mods/v3"
 METS = "http://www.loc.gov/METS/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 FORMATS = {
     "oai_dc": ("http://www.openarchives.org/OAI/2.0/oai_dc.xsd", OAI_DC),
@@ -152,45 +150,11 @@ class Repository:
         return copy
 
     def _oai_dc(self, item_id: str) -> etree._Element:
-        """Dublin Core from the item's MODS, plus its manifest URL and IIIF rights URI."""
-        mods = self._mods(item_id)
-        entry = self._entry(item_id)
-        ns = {"m": MODS}
-        root = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
-        root.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} {FORMATS['oai_dc'][0]}")
-
-        def add(name: str, text: str | None, lang: str | None = None) -> None:
-            if text and text.strip():
-                element = etree.SubElement(root, f"{{{DC}}}{name}")
-                element.text = text.strip()
-                if lang:
-                    element.set(XML_LANG, lang)
-
-        for info in mods.findall("m:titleInfo", ns):
-            add("title", info.findtext("m:title", namespaces=ns),
-                info.get(XML_LANG) or info.get("lang"))
-        for name in mods.findall("m:name", ns):
-            # MODS tags a name only when it is not in the record's script: read it from the name.
-            text = " ".join(p.text or "" for p in name.findall("m:namePart", ns))
-            add("creator", text, name.get(XML_LANG) or _string_tag(text))
-        for topic in mods.findall("m:subject/m:topic", ns):
-            add("subject", topic.text)
-        add("publisher", mods.findtext("m:originInfo/m:publisher", namespaces=ns))
-        add("date", mods.findtext("m:originInfo/m:dateIssued", namespaces=ns))
-        add("type", "Text")
-        for media in mods.findall("m:physicalDescription/m:internetMediaType", ns):
-            add("format", media.text)
-        root_url = join_url(self.base_url, f"items/{item_id}")
-        add("identifier", join_url(root_url, MANIFEST))
-        for ident in mods.findall("m:identifier", ns):
-            if ident.get("type") != "local":
-                add("identifier", ident.text)
-        for term in mods.findall("m:language/m:languageTerm[@authority='rfc5646']", ns):
-            add("language", term.text)
+        """Dublin Core from the item's MODS (`publication.oai_dc`), with its manifest URL,
+        PDF and IIIF rights URI."""
         manifest = json.loads(self.access.get_bytes(f"items/{item_id}/{MANIFEST}"))
-        add("rights", manifest.get("rights"))
-        add("relation", join_url(root_url, entry.get("pdf", "")))
-        return root
+        return oai_dc(self._mods(item_id), item_id, self.base_url,
+                      self._entry(item_id).get("pdf", ""), manifest.get("rights"))
 
     # -- protocol --------------------------------------------------------------------------
 
@@ -362,14 +326,6 @@ class Repository:
             if following < len(records):
                 token.text = _encode_token(args, following)
         return e
-
-
-def _string_tag(text: str) -> str | None:
-    """BCP 47 tag of a name from its own script (`kernel.scripts`), None when it says none."""
-    script = detect_script(text)
-    if script in (HANS, HANT, HAN):
-        return string_language(text, "zh").tag
-    return {"Arab": "ar"}.get(script or "")
 
 
 def _stamp(moment: datetime) -> str:
