@@ -197,6 +197,11 @@ class Settings(BaseSettings):
         30, ge=1, description="audit_fixity re-reads the whole archive once every this many "
         "days, one deterministic slice of the items per daily run.",
     )
+    # --- review of held items (issue 16) ---
+    review_deadline_hours: float = Field(
+        72, gt=0, description="Hours a held item may wait for an archivist's decision; past "
+        "that an alert is raised (never an automatic publication).",
+    )
 
 
 @lru_cache

@@ -168,6 +168,8 @@ class Repository:
         manifest = json.loads(self.access.get_bytes(f"items/{item_id}/{MANIFEST}"))
         add("rights", manifest.get("rights"))
         add("relation", join_url(root_url, entry.get("pdf", "")))
+        for review in entry.get("reviews", []):  # the PREMIS record of an archivist's review
+            add("relation", join_url(root_url, review["premis"]))
         return root
 
     # -- protocol --------------------------------------------------------------------------
