@@ -238,3 +238,50 @@ def test_an_overdue_review_alerts_and_publishes_nothing(store):
     assert alerts[-1]["kind"] == "review_overdue" and HELD in alerts[-1]["message"]
     assert not (root / "access" / "items" / HELD).exists()
     assert [e["item_id"] for e in review.review_queue(settings, now=late)] == [HELD]
+
+
+# --- the review task of ingest_batch (its functions; the scheduler test is not written yet) ---
+
+def test_the_review_task_asks_about_each_held_item_and_tells_the_reviewers(store):
+    from cadl import review_task
+
+    root, settings = store
+    asks = review_task.held_items("batch-001", settings=settings)
+    assert [a["item_id"] for a in asks] == [HELD]
+    body = asks[0]["body"]
+    assert "page 1 (0001.png): low_confidence" in body and "mean confidence" in body
+    assert f"report.html#item-{HELD})" in body and "{" not in body
+    alerts = [json.loads(line) for line in
+              (root / "reports" / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert alerts[-1]["kind"] == "review_needed"
+    assert review_task.held_items("batch-001", enabled=False, settings=settings) == []
+
+
+def test_the_review_task_answer_goes_through_the_one_decision_function(store):
+    from cadl import review_task
+
+    root, settings = store
+    ask = review_task.held_items("batch-001", settings=settings)[0]
+    answer = {"chosen_options": ["publish"], "params_input": {
+        "by": "", "comment": "checked by eye", "engine": None, "preprocess": None},
+        "responded_by_user": {"id": "7", "name": "layla"}}
+    result = review_task.apply_answer(ask, answer, settings)
+    assert result["status"] == "published" and result["by"] == "layla"
+    _assert_review_event(_review_records(root, HELD)[0], "publish", "layla", "checked by eye")
+    # The same item answered again (decided meanwhile with the CLI): left as it is.
+    again = review_task.apply_answer(ask, answer, settings)
+    assert again["status"] == "decided elsewhere"
+    assert len(_review_records(root, HELD)) == 1
+    assert review_task.deadline_passed(HELD, "batch-001", settings) is False
+
+
+def test_a_review_past_its_deadline_alerts_and_stays_held(store):
+    from cadl import review_task
+
+    root, settings = store
+    assert review_task.deadline_passed(HELD, "batch-001", settings) is True
+    alerts = [json.loads(line) for line in
+              (root / "reports" / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert alerts[-1]["kind"] == "review_overdue" and HELD in alerts[-1]["message"]
+    assert not (root / "access" / "items" / HELD).exists()
+    assert [e["item_id"] for e in review.review_queue(settings)] == [HELD]
