@@ -127,10 +127,10 @@ class Alert:
         return f"[cadl] {self.kind.replace('_', ' ')}: {where} – batch {batch}"
 
 
-def _alerts_file() -> Path:
+def _alerts_file(reports_dir: Path | None = None) -> Path:
     from kernel.settings import get_settings
 
-    return Path(get_settings().reports_dir) / "alerts.jsonl"
+    return Path(reports_dir or get_settings().reports_dir) / "alerts.jsonl"
 
 
 def _escape(text: str) -> str:
@@ -174,7 +174,8 @@ def reviewer_notifiers(subject: str, body: str, config: AlertConfig | None = Non
     return notifiers(subject, body, config.reviewers_email, config.reviewers_apprise_tag, config)
 
 
-def record_alert(alert: Alert, config: AlertConfig | None = None) -> list[str]:
+def record_alert(alert: Alert, config: AlertConfig | None = None,
+                 reports_dir: Path | None = None) -> list[str]:
     """Log the alert, append it to alerts.jsonl, send it where configured; returns the channels used.
 
     Never raises for a channel that fails (it is logged, without the exception's text, which may
@@ -185,7 +186,7 @@ def record_alert(alert: Alert, config: AlertConfig | None = None) -> list[str]:
               alert.batch_dir)
     channels = ["log"]
     try:
-        path = _alerts_file()
+        path = _alerts_file(reports_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(asdict(alert), ensure_ascii=False) + "\n")

@@ -372,5 +372,6 @@ def overdue_reviews(settings: Settings | None = None, now: dt.datetime | None = 
             message=f"{entry['item_id']} (batch {entry['batch_id']}) has waited "
                     f"{entry['age_hours']:g} hours for a review decision, more than the "
                     f"{settings.review_deadline_hours:g} allowed; it stays held, unpublished. "
-                    f"Held for: {entry['reason']}. Report: {entry['report']}"))
+                    f"Held for: {entry['reason']}. Report: {entry['report']}"),
+            reports_dir=settings.reports_dir)
     return late

@@ -79,7 +79,8 @@ def held_items(batch_id: str, enabled: bool = True, settings: Settings | None = 
         subject = f"[cadl] {len(asks)} item(s) of batch {batch_id} wait for review"
         body = "\n\n".join(f"{a['subject']}\n{review_body(e)}" for a, e in zip(asks, queue))
         record_alert(Alert(kind="review_needed", dag_id="ingest_batch", run_id=batch_id,
-                           message=subject), _no_channels())
+                           message=subject), _no_channels(),
+                     reports_dir=settings.reports_dir)
         for notifier in reviewer_notifiers(subject, body):
             try:
                 send(notifier)
@@ -138,7 +139,8 @@ def deadline_passed(item_id: str, batch_id: str, settings: Settings | None = Non
         kind="review_overdue", dag_id="ingest_batch", run_id=batch_id, task_id="review.decide",
         message=f"{item_id} (batch {batch_id}) was not decided within "
                 f"{settings.review_deadline_hours:g} hours; it stays held, unpublished. Held "
-                f"for: {entry['reason']}. Report: {entry['report']}"))
+                f"for: {entry['reason']}. Report: {entry['report']}"),
+        reports_dir=settings.reports_dir)
     return True
 
 
