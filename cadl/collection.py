@@ -73,9 +73,14 @@ def _batches(settings: Settings) -> tuple[list[dict], dict[str, dict]]:
         batches.append({"batch_id": report["batch_id"], "finished": report.get("finished"),
                         "state": state, "summary": s,
                         "custody": (custody or {}).get("decision"),
-                        "report": (Path(settings.reports_dir) / report["batch_id"]
-                                   / "report.html").as_uri()})
+                        "report": _report_url(settings, report["batch_id"])})
     return batches, latest
+
+
+def _report_url(settings: Settings, batch_id: str) -> str:
+    if settings.reports_base_url:
+        return f"{settings.reports_base_url.rstrip('/')}/{batch_id}/report.html"
+    return (Path(settings.reports_dir) / batch_id / "report.html").as_uri()
 
 
 def _audits(settings: Settings) -> dict[str, dict]:

@@ -51,6 +51,9 @@ def _reason(pages: list[dict]) -> str:
 
 
 def _report_link(settings: Settings, batch_id: str, item_id: str) -> str:
+    """Where the item's section of its batch report is: served (CADL_REPORTS_BASE_URL) or a file."""
+    if settings.reports_base_url:
+        return f"{settings.reports_base_url.rstrip('/')}/{batch_id}/report.html#item-{item_id}"
     return (Path(settings.reports_dir) / batch_id / "report.html").as_uri() + f"#item-{item_id}"
 
 

@@ -13,6 +13,7 @@ import shutil
 import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -180,3 +181,31 @@ def test_the_page_in_chromium_desk_and_phone(served):
         assert page.execute_script(
             "return document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.save_screenshot(str(ARTIFACTS / "collection-phone.png"))
+
+
+def test_airflow_loads_the_plugin_with_the_app_and_the_nav_entry(tmp_path):
+    """Airflow's own plugin manager (`airflow plugins`) finds the app and the external view."""
+    import os
+    import subprocess
+    import sys
+
+    from cadl.airflow_env import airflow_env
+
+    env = airflow_env({k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")})
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
+    out = subprocess.run([str(Path(sys.executable).with_name("airflow")), "plugins", "--output",
+                          "json"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    plugins = {p["name"]: p for p in json.loads(out.stdout[out.stdout.index("["):])}
+    plugin = plugins["cadl_collection"]
+    assert "cadl collection view" in json.dumps(plugin["fastapi_apps"])
+    assert "cadl/collection" in json.dumps(plugin["external_views"])
+
+
+def test_the_app_serves_batch_reports_and_nothing_else(served):
+    with urllib.request.urlopen(served + "/reports/batch-001/report.html") as response:
+        assert b"batch-001" in response.read()
+    for path in ("/reports/..%2F..%2Fetc/report.html", "/reports/nope/report.html"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(served + path)
+        assert err.value.code == 404
