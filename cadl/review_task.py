@@ -59,16 +59,18 @@ def review_body(entry: dict) -> str:
     return "\n".join(lines).replace("{", "(").replace("}", ")")
 
 
-def held_items(batch_id: str, enabled: bool = True, settings: Settings | None = None) -> list[dict]:
+def held_items(batch_id: str | None, enabled: bool = True,
+               settings: Settings | None = None) -> list[dict]:
     """The held items of `batch_id` waiting for a decision, one small dict per HITL task.
 
     Tells the reviewers (config/alerts.json `reviewers`) when there is any. Returns [] when
-    review is switched off for the run (`cadl run`, whose `airflow dags test` cannot wait).
+    review is switched off for the run (`cadl run`, whose `airflow dags test` cannot wait) or
+    when there is no batch (`validate` failed, so the task gets no plan).
     """
     from cadl.alerts import record_alert, Alert, reviewer_notifiers, send
     from cadl.review import review_queue
 
-    if not enabled:
+    if not enabled or not batch_id:
         return []
     settings = settings or get_settings()
     queue = review_queue(settings, batch_id=batch_id)

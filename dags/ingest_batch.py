@@ -113,7 +113,7 @@ def ingest_batch():
         """The held items waiting for review; tells the reviewers."""
         from cadl.review_task import held_items
 
-        return held_items(plan["batch_id"], params.get("review", True))
+        return held_items((plan or {}).get("batch_id"), params.get("review", True))
 
     @task_group(group_id="review")
     def review(ask: dict):

@@ -255,6 +255,7 @@ def test_the_review_task_asks_about_each_held_item_and_tells_the_reviewers(store
               (root / "reports" / "alerts.jsonl").read_text("utf-8").splitlines()]
     assert alerts[-1]["kind"] == "review_needed"
     assert review_task.held_items("batch-001", enabled=False, settings=settings) == []
+    assert review_task.held_items(None, settings=settings) == []  # validate failed: no plan
 
 
 def test_the_review_task_answer_goes_through_the_one_decision_function(store):
