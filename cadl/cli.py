@@ -252,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, help="your name (recorded as a PREMIS agent)")
     p.add_argument("--comment", required=True, help="why (recorded as the event detail; for "
                    "return, the reason the scanner station sees)")
-    p.add_argument("--engine", help="reocr: OCR engine (tesseract)")
+    p.add_argument("--engine", help="reocr: OCR engine for every language of the item "
+                   "(tesseract or ppocr)")
     p.add_argument("--preprocess", help="reocr: preprocessing steps, as CADL_OCR_PREPROCESS")
     p.add_argument("--tessdata", help="reocr: folder of other .traineddata models")
     p.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -32,7 +32,6 @@ from kernel.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 DECISIONS = ("publish", "reocr", "return")
-ENGINES = ("tesseract",)  # OCR engines `reocr` may choose; issue 15 adds PP-OCR
 
 
 def _now() -> dt.datetime:
@@ -122,6 +121,8 @@ def _check(decision: str, by: str, comment: str, options: dict) -> None:
         if not any(options.values()):
             raise UsageError("reocr needs other OCR settings than the held version's: give "
                              "--engine, --preprocess or --tessdata")
+        from ocr.routing import ENGINES
+
         if options.get("engine") and options["engine"] not in ENGINES:
             raise UsageError(f"unknown OCR engine {options['engine']!r}; available: "
                              + ", ".join(ENGINES))
@@ -266,6 +267,14 @@ def _reocr(entry: dict, by: str, comment: str, options: dict, settings: Settings
     update: dict = {}
     if options.get("preprocess"):
         update["ocr_preprocess"] = options["preprocess"]
+    if options.get("engine"):  # every language of the item read by that engine (ocr.routing)
+        from ocr.routing import engine_for
+
+        changed = [tag for tag in item.languages if engine_for(
+            tag, item.reading_direction, settings.ocr_engines) != options["engine"]]
+        if changed:  # unchanged routing keeps the setting, so the fingerprint tells
+            update["ocr_engines"] = "; ".join(
+                [settings.ocr_engines] + [f"{tag}={options['engine']}" for tag in changed])
     if options.get("tessdata"):
         folder = Path(options["tessdata"])
         if not folder.is_dir():

@@ -34,7 +34,7 @@ def review_params() -> dict:
                          description="Why. For return, the reason the scanner station reads "
                          "in the next pre-flight report."),
         "engine": Param(None, type=["null", "string"], title="reocr: engine",
-                        description="tesseract"),
+                        description="tesseract or ppocr, for every language of the item"),
         "preprocess": Param(None, type=["null", "string"], title="reocr: preprocessing",
                             description="Steps for the OCR copy, as CADL_OCR_PREPROCESS, "
                             "e.g. rescale or rescale,denoise,binarize."),
