@@ -23,6 +23,8 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("AIRFLOW_HOME", str(VAR / "airflow"))
     env.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # The archivists' collection view and served batch reports (plugins/cadl_collection.py).
+    env.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
     env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
     # Items of a batch are independent; a few may be mapped at once without hurting OCR speed,
     # which parallelises pages itself.

@@ -1,13 +1,21 @@
-"""Alerts for archivists: a task that failed for good, a batch not preserved in time.
+"""Alerts for archivists: a task that failed for good, a batch not preserved in time, a review.
 
 Airflow calls `task_failed` (a task's failure callback, after its last retry) and
-`deadline_missed` (the DAG's deadline alert, in the triggerer). Both record the alert the same
-way, from `config/alerts.json` (or the file named by CADL_ALERTS_CONFIG):
+`deadline_missed` (the DAG's deadline alert, in the triggerer); `cadl.review` raises
+`review_overdue`. All record the alert the same way, from `config/alerts.json` (or the file
+named by CADL_ALERTS_CONFIG):
 
-- always: an ERROR log record, and a line in `<reports_dir>/alerts.jsonl`;
-- when `email.to` lists addresses: an e-mail through Airflow's SMTP connection (`email.conn_id`);
-- when `webhook.url` is set: a JSON POST to it (chat systems and monitoring accept these).
+- always: an ERROR log record, and a line in `<reports_dir>/alerts.jsonl` (the local record);
+- when `email.to` lists addresses: Airflow's `SmtpNotifier` through the SMTP connection
+  `email.conn_id`;
+- when `apprise.conn_id` is set: Airflow's `AppriseNotifier` through that Apprise connection,
+  whose URLs reach e-mail, chat webhooks (`json://`, Slack, Teams, …) and DingTalk, WeCom and
+  Feishu, which the Chinese partner's staff use; `apprise.tag` picks which of them.
 
+`reviewer_notifiers` gives the same two notifiers for the people who review held items
+(`reviewers.email`, `reviewers.apprise_tag`); the review task of `ingest_batch` hands them to
+Airflow's human-in-the-loop operator, which calls them when the review starts.
+Secrets (SMTP password, webhook tokens) live in the Airflow connections, never in this file.
 A channel that fails is logged and skipped: an alert must never turn into a second failure.
 Importing this module is cheap (the DAG file imports it at parse time).
 """
@@ -17,7 +25,6 @@ import json
 import logging
 import os
 import sys
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,8 +41,11 @@ class AlertConfig:
     deadline_hours: float = 24.0
     email_to: list[str] = field(default_factory=list)
     email_conn_id: str = "smtp_default"
-    webhook_url: str | None = None
-    webhook_timeout: float = 10.0
+    email_from: str | None = None  # else the SMTP connection's from_email
+    apprise_conn_id: str | None = None
+    apprise_tag: str = "all"
+    reviewers_email: list[str] = field(default_factory=list)
+    reviewers_apprise_tag: str | None = None
 
 
 def load_config(path: Path | None = None) -> AlertConfig:
@@ -45,19 +55,31 @@ def load_config(path: Path | None = None) -> AlertConfig:
     path = Path(path or os.environ.get(CONFIG_ENV) or CONFIG)
     if not path.exists():
         return AlertConfig()
+    def addresses(value) -> list[str]:
+        value = value or []
+        return [value] if isinstance(value, str) else [str(a) for a in value]
+
     try:
         data = json.loads(path.read_text("utf-8"))
-        email, webhook = data.get("email") or {}, data.get("webhook") or {}
-        to = email.get("to") or []
+        email, apprise = data.get("email") or {}, data.get("apprise") or {}
+        reviewers = data.get("reviewers") or {}
         config = AlertConfig(
             deadline_hours=float(data.get("deadline_hours", AlertConfig.deadline_hours)),
-            email_to=[to] if isinstance(to, str) else [str(a) for a in to],
+            email_to=addresses(email.get("to")),
             email_conn_id=str(email.get("conn_id") or AlertConfig.email_conn_id),
-            webhook_url=webhook.get("url") or None,
-            webhook_timeout=float(webhook.get("timeout_seconds", AlertConfig.webhook_timeout)),
+            email_from=email.get("from") or None,
+            apprise_conn_id=apprise.get("conn_id") or None,
+            apprise_tag=str(apprise.get("tag") or AlertConfig.apprise_tag),
+            reviewers_email=addresses(reviewers.get("email")),
+            reviewers_apprise_tag=reviewers.get("apprise_tag") or None,
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{path}: not a valid alert configuration ({exc})") from None
+    if (data.get("webhook") or {}).get("url"):
+        raise ConfigError(f"{path}: webhook.url is replaced by Apprise (issue 16): create an "
+                          "Airflow connection of type apprise whose config path is the URL "
+                          "written json://host/path (jsons:// for https) and name it in "
+                          "apprise.conn_id")
     if config.deadline_hours <= 0:
         raise ConfigError(f"{path}: deadline_hours must be positive, got {config.deadline_hours}")
     return config
@@ -105,19 +127,10 @@ class Alert:
         return f"[cadl] {self.kind.replace('_', ' ')}: {where} – batch {batch}"
 
 
-def _alerts_file() -> Path:
+def _alerts_file(reports_dir: Path | None = None) -> Path:
     from kernel.settings import get_settings
 
-    return Path(get_settings().reports_dir) / "alerts.jsonl"
-
-
-def _send_email(alert: Alert, config: AlertConfig) -> None:
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    body = "\n".join(f"{k}: {v}" for k, v in asdict(alert).items() if v is not None)
-    with SmtpHook(smtp_conn_id=config.email_conn_id) as hook:
-        hook.send_email_smtp(to=config.email_to, subject=alert.subject,
-                             html_content=f"<pre>{_escape(body)}</pre>")
+    return Path(reports_dir or get_settings().reports_dir) / "alerts.jsonl"
 
 
 def _escape(text: str) -> str:
@@ -126,45 +139,67 @@ def _escape(text: str) -> str:
     return html.escape(text)
 
 
-def _post_webhook(alert: Alert, config: AlertConfig) -> None:
-    payload = {"text": f"{alert.subject}\n{alert.message}", **asdict(alert)}
-    request = urllib.request.Request(
-        config.webhook_url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
-    with urllib.request.urlopen(request, timeout=config.webhook_timeout) as response:
-        response.read()
+def notifiers(subject: str, body: str, to: list[str], apprise_tag: str | None,
+              config: AlertConfig) -> list:
+    """Airflow notifiers (SmtpNotifier, AppriseNotifier) for one message, as configured.
+
+    Neither is rendered as a template when called through `send` (a comment or a file name
+    holding "{{" must reach the reader as written); inside an operator (`notifiers=`) Airflow
+    renders them, so the texts given there must be free of Jinja syntax.
+    """
+    found = []
+    if to:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        found.append(SmtpNotifier(to=to, subject=subject, from_email=config.email_from,
+                                  html_content=f"<pre>{_escape(body)}</pre>",
+                                  smtp_conn_id=config.email_conn_id))
+    if config.apprise_conn_id and apprise_tag:
+        from airflow.providers.apprise.notifications.apprise import AppriseNotifier
+
+        found.append(AppriseNotifier(body=body, title=subject, tag=apprise_tag,
+                                     apprise_conn_id=config.apprise_conn_id))
+    return found
 
 
-def record_alert(alert: Alert, config: AlertConfig | None = None) -> list[str]:
+def send(notifier, context: dict | None = None) -> str:
+    """Send through one notifier now, without template rendering; returns the channel's name."""
+    notifier.notify(context or {})
+    return "email" if type(notifier).__name__ == "SmtpNotifier" else "apprise"
+
+
+def reviewer_notifiers(subject: str, body: str, config: AlertConfig | None = None) -> list:
+    """Notifiers that tell the reviewers a batch has items held for review."""
+    config = config or load_config()
+    return notifiers(subject, body, config.reviewers_email, config.reviewers_apprise_tag, config)
+
+
+def record_alert(alert: Alert, config: AlertConfig | None = None,
+                 reports_dir: Path | None = None) -> list[str]:
     """Log the alert, append it to alerts.jsonl, send it where configured; returns the channels used.
 
-    Never raises for a channel that fails (it is logged); the webhook URL is not logged, as it
-    often carries a token.
+    Never raises for a channel that fails (it is logged, without the exception's text, which may
+    carry a webhook URL and its token).
     """
     config = config or load_config()
     log.error("ALERT %s: %s (run %s, batch %s)", alert.subject, alert.message, alert.run_id,
               alert.batch_dir)
     channels = ["log"]
     try:
-        path = _alerts_file()
+        path = _alerts_file(reports_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(asdict(alert), ensure_ascii=False) + "\n")
         channels.append("file")
     except OSError as exc:
         log.warning("alert not written to the alerts file: %s", exc)
-    if config.email_to:
+    body = "\n".join(f"{k}: {v}" for k, v in asdict(alert).items() if v is not None)
+    for notifier in notifiers(alert.subject, body, config.email_to, config.apprise_tag, config):
         try:
-            _send_email(alert, config)
-            channels.append("email")
-        except Exception as exc:  # SMTP down or misconfigured: the log still has the alert
-            log.warning("alert e-mail to %s not sent: %s", ", ".join(config.email_to), exc)
-    if config.webhook_url:
-        try:
-            _post_webhook(alert, config)
-            channels.append("webhook")
-        except Exception as exc:
-            log.warning("alert webhook not delivered: %s", type(exc).__name__)
+            channels.append(send(notifier))
+        except Exception as exc:  # SMTP or chat down or misconfigured: the file has the alert
+            log.warning("alert not delivered through %s: %s", type(notifier).__name__,
+                        type(exc).__name__)
     return channels
 
 

@@ -71,7 +71,8 @@ def _cmd_run(args) -> int:
                          f"batch_id ({ID_RULE}); give the path of a batch folder so named")
     report_path = inside(get_settings().reports_dir, batch_dir.name, "report.json")
     before = report_path.stat().st_mtime_ns if report_path.exists() else None
-    code = dags_test("ingest_batch", {"batch_dir": str(batch_dir)})
+    # `airflow dags test` cannot wait for a person: held items wait in `cadl review list`.
+    code = dags_test("ingest_batch", {"batch_dir": str(batch_dir), "review": False})
     if not report_path.exists() or report_path.stat().st_mtime_ns == before:
         print(f"ingest_batch failed before writing a report (exit {code}); see the log above",
               file=sys.stderr)
@@ -168,6 +169,38 @@ def _cmd_versions(args) -> int:
     return 0 if found else 1
 
 
+def _cmd_review_list(args) -> int:
+    from cadl.review import review_queue
+
+    queue = review_queue(batch_id=args.batch)
+    if args.json:
+        print(json.dumps(queue, ensure_ascii=False, indent=2))
+        return 0
+    for e in queue:
+        print(f"{e['item_id']}  batch {e['batch_id']}  v{e['version']}  waiting "
+              f"{e['age_hours']:g} h{'  OVERDUE' if e['overdue'] else ''}\n"
+              f"    “{e['title']}”\n    held for: {e['reason']}\n    report: {e['report']}")
+    print(f"{len(queue)} item(s) waiting for review")
+    return 0
+
+
+def _cmd_review_decide(args) -> int:
+    from cadl.review import decide
+
+    result = decide(args.item_id, args.decision, args.by, args.comment, engine=args.engine,
+                    preprocess=args.preprocess, tessdata=args.tessdata)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(f"{result['item_id']}: {result['decision']} by {result['by']} → "
+              f"{result['status']} (version {result['version']})")
+        for key in ("access", "quarantine"):
+            if result.get(key):
+                print(f"    {key}: {result[key]}")
+        print(f"    PREMIS review event: {result['event']['record']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cadl", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -206,6 +239,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-repair", action="store_true", help="report only, copy nothing back")
     p.add_argument("--json", action="store_true", help="print the audit report as JSON")
     p.set_defaults(func=_cmd_audit)
+
+    p = sub.add_parser("review", help="items held by the OCR quality check: list, decide")
+    review_sub = p.add_subparsers(dest="review_command", required=True)
+    p = review_sub.add_parser("list", help="items waiting for a decision, oldest first")
+    p.add_argument("--batch", help="only this batch")
+    p.add_argument("--json", action="store_true", help="machine-readable list on stdout")
+    p.set_defaults(func=_cmd_review_list)
+    p = review_sub.add_parser("decide", help="publish, re-OCR or return a held item")
+    p.add_argument("item_id")
+    p.add_argument("decision", choices=("publish", "reocr", "return"))
+    p.add_argument("--by", required=True, help="your name (recorded as a PREMIS agent)")
+    p.add_argument("--comment", required=True, help="why (recorded as the event detail; for "
+                   "return, the reason the scanner station sees)")
+    p.add_argument("--engine", help="reocr: OCR engine for every language of the item "
+                   "(tesseract or ppocr)")
+    p.add_argument("--preprocess", help="reocr: preprocessing steps, as CADL_OCR_PREPROCESS")
+    p.add_argument("--tessdata", help="reocr: folder of other .traineddata models")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_review_decide)
 
     p = sub.add_parser("versions", help="list every preserved version of an item")
     p.add_argument("item_id")

@@ -41,6 +41,7 @@ def _item_entry(batch_work: Path, item: dict) -> dict:
         "new_version": (state.get("deposit") or {}).get("new"),
         "problems": state.get("problems", []),
         "stages": state.get("stages", {}),
+        "reviews": state.get("reviews", []),  # archivists' decisions (cadl.review)
         "pages": state.get("pages") or [
             {"seq": p["seq"], "original_name": p["original_name"], "master": None, "text": None,
              "alto": None, "hocr": None, "confidence": None} for p in item["pages"]],

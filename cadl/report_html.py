@@ -342,6 +342,7 @@ def build_view(report: dict, batch: dict | None, fetcher: Fetcher | None) -> dic
             "version": item.get("version"), "new_version": item.get("new_version"),
             "stages": stages, "pages": pages,
             "flagged": sum(bool(p["flags"]) for p in pages),
+            "reviews": item.get("reviews") or [],  # archivists' decisions (issue 16)
         })
     started = report.get("started")
     wall = None

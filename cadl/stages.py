@@ -192,6 +192,10 @@ def deposit(unit_data: dict, settings: Settings | None = None) -> dict:
     facts = {"version": result.version, "prefix": result.prefix, "new": result.new}
     if result.replica_uri:
         facts["replica"] = result.replica_uri
+    if result.new:  # a new version closes any earlier return of the item to the scanner
+        from ingest.custody import close_returns
+
+        close_returns(unit.item_id, result.version, settings, now())
     state = unit.record("deposit", started, **facts)
     state["deposit"] = facts
     write_json(unit.state_path, state)

@@ -3,6 +3,16 @@ Airflow's UI. Kept here, not in the DAG file, so wording changes never touch the
 tasks (one per item) get no docstring from Airflow, so every task is given its text explicitly.
 """
 
+import datetime as dt
+
+
+def review_deadline() -> dt.timedelta:
+    """How long a review task waits for a person (CADL_REVIEW_DEADLINE_HOURS)."""
+    from kernel.settings import get_settings
+
+    return dt.timedelta(hours=get_settings().review_deadline_hours)
+
+
 TASK_DOCS = {
     "validate": """\
 **Validate the batch** against the landing-zone contract (`docs/batch-format.md`) and plan one
@@ -34,4 +44,17 @@ the landing zone until its packages are verified.""",
 flags, quarantine reasons), `report.json` and `report.txt` — whatever happened to each item.
 The task log ends with the report's location. It fails (after writing the report) when an item
 failed, so the run shows as failed in Airflow.""",
+    "held": """\
+**List the items held for review** (the OCR quality check flagged a page) and tell the
+reviewers (config/alerts.json `reviewers`: e-mail, and chat through Apprise).""",
+    "ask": "The question put to the archivist for one held item (subject and body).",
+    "decide": """\
+**An archivist decides about one held item** (Browse → Required actions): why it was held is
+above, with a link to its section of the batch report. Choose *publish* (as is), *reocr*
+(another engine or preprocessing: a new version, checked again) or *return* (to the scanner
+station, the comment is the reason the technician reads). Name and comment are required.
+*If it fails*: nobody decided within `CADL_REVIEW_DEADLINE_HOURS`; an alert was raised and the
+item stays held, unpublished — decide with `cadl review decide`.""",
+    "apply": "Carry out the archivist's decision through `cadl.review.decide` (the same "
+             "function as `cadl review decide`); its PREMIS event is recorded beside the item.",
 }

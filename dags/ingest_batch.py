@@ -1,22 +1,28 @@
 """
 ### Ingest one scanner batch
 
-validate → OCR → describe → package → deposit → publish → catalogue → report
+validate → OCR → describe → package → deposit → publish → catalogue → report → review → release
 
 Start it with the folder of a batch in the landing zone (it must hold `manifest.csv`, one
 folder per item and the `READY` marker). Each item runs through the stages on its own (mapped
 tasks), so one bad item never holds back the others. The last task writes the batch report
 (`report.json`, `report.txt`) under the reports folder, whatever happened before it.
-The code behind every task lives in `cadl.pipeline`; this file only wires it.
+Items the OCR quality check holds wait in a **review** task each (Airflow's human-in-the-loop
+operator, under "Required actions"): the archivist publishes, re-OCRs or returns the item, with
+their name and a comment; undecided past `CADL_REVIEW_DEADLINE_HOURS`, it alerts and stays held.
+The code behind every task lives in `cadl.pipeline` and `cadl.review_task`; this file only
+wires it.
 """
 
 import datetime as dt
 
-from airflow.sdk import Param, dag, task
+from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.sdk import Param, dag, task, task_group
 
 from cadl.alerts import deadline_alerts, task_failed
 from cadl.retries import retry_policy
-from cadl.task_docs import TASK_DOCS
+from cadl.review_task import OPTIONS, review_params, review_timed_out
+from cadl.task_docs import TASK_DOCS, review_deadline
 
 
 @dag(
@@ -34,7 +40,11 @@ from cadl.task_docs import TASK_DOCS
                                description="Absolute path of the batch in the landing zone"),
             "release": Param(False, type="boolean", title="Release the batch",
                              description="Move the batch to processed/ (or failed/) once "
-                             "every item is preserved or quarantined")},
+                             "every item is preserved or quarantined"),
+            "review": Param(True, type="boolean", title="Review held items",
+                            description="Wait for an archivist's decision on each item the "
+                            "OCR quality check holds (off: held items wait in `cadl review "
+                            "list`)")},
     doc_md=__doc__,
 )
 def ingest_batch():
@@ -98,6 +108,35 @@ def ingest_batch():
 
         return report(plan, run_id)
 
+    @task(doc_md=TASK_DOCS["held"], trigger_rule="all_done", retries=0)
+    def held(plan: dict, params=None) -> list[dict]:
+        """The held items waiting for review; tells the reviewers."""
+        from cadl.review_task import held_items
+
+        return held_items((plan or {}).get("batch_id"), params.get("review", True))
+
+    @task_group(group_id="review")
+    def review(ask: dict):
+        @task(doc_md=TASK_DOCS["ask"], multiple_outputs=True, retries=0)
+        def ask_for(ask: dict) -> dict:
+            return ask
+
+        question = ask_for.override(task_id="ask")(ask)
+        answer = HITLOperator(
+            task_id="decide", doc_md=TASK_DOCS["decide"], subject=question["subject"],
+            body=question["body"], options=OPTIONS, params=review_params(),
+            response_timeout=review_deadline(), retries=0,
+            on_failure_callback=review_timed_out)
+
+        @task(doc_md=TASK_DOCS["apply"], retries=0)
+        def apply(ask: dict, answer: dict) -> dict:
+            from cadl.review_task import apply_answer
+
+            return apply_answer(ask, answer)
+
+        question >> answer
+        apply(ask, answer.output)
+
     @task(trigger_rule="all_done", retries=0)
     def release(params=None, run_id=None) -> dict:
         """Move the batch out of the landing zone, if asked and custody is complete."""
@@ -108,7 +147,10 @@ def ingest_batch():
     plan = validate()
     described = describe.expand(unit=ocr.expand(unit=units(plan)))
     published = publish.expand(unit=deposit.expand(unit=package.expand(unit=described)))
-    catalogue(published) >> report(plan) >> release()
+    reported = catalogue(published) >> report(plan)
+    asks = held(plan)
+    reported >> asks
+    review.expand(ask=asks) >> release()
 
 
 ingest_batch()

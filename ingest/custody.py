@@ -177,6 +177,70 @@ def quarantine_batch(batch_dir: Path, problems: list[dict], settings: Settings,
                       now=now)
 
 
+RETURNED = "returned"
+RETURN_CLOSED = "return-closed.json"
+
+
+def return_item(item: dict, batch_id: str, source: Path, reason: str, by: str,
+                settings: Settings, now: dt.datetime, version: int | None = None) -> Path:
+    """Quarantine an item an archivist returned to the scanner station, with their reason.
+
+    The copy (from `source`: the item's folder in the landing zone, or the preserved masters
+    when the batch was released) goes to `<quarantine>/<batch_id>/<item_id>/` like any quarantined
+    item, and its report carries `"returned": {by, reason, at, version}`, which the next
+    pre-flight report of a batch holding the item shows (`returned_notices`). Returns the folder.
+    """
+    if not reason.strip() or not by.strip():
+        raise ValueError("returning an item needs the archivist's name and reason")
+    returned = {"by": by.strip(), "reason": reason.strip(), "at": now.isoformat(),
+                "version": version}
+    problem = {"severity": "error", "file": f"{item['item_id']}/", "row": item.get("row"),
+               "item_id": item["item_id"],
+               "message": f"returned to the scanner station by {by.strip()}: {reason.strip()}"}
+    return quarantine(Path(source), Path(settings.quarantine_dir) / batch_id / item["item_id"],
+                      batch_id=batch_id, what=f"item {item['item_id']}", problems=[problem],
+                      now=now, extra={"item": item, RETURNED: returned})
+
+
+def returned_notices(item_ids: set[str], settings: Settings) -> dict[str, list[dict]]:
+    """Open returns of these items: {item_id: [{"by", "reason", "at", "version", "batch_id"}]}.
+
+    Read from the quarantine reports; a return is closed (and no longer shown) once a new
+    version of the item has been preserved (`close_returns`).
+    """
+    found: dict[str, list[dict]] = {}
+    root = Path(settings.quarantine_dir)
+    if not item_ids or not root.is_dir():
+        return found
+    for report in sorted(root.glob("*/*/report.json")):
+        folder = report.parent
+        item_id = folder.name.split("~")[0]
+        if item_id not in item_ids or (folder / RETURN_CLOSED).exists():
+            continue
+        try:
+            record = json.loads(report.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            log.error("skipped quarantine report %s: %s", report, exc)
+            continue
+        if record.get(RETURNED):
+            found.setdefault(item_id, []).append({**record[RETURNED],
+                                                  "batch_id": record["batch_id"],
+                                                  "quarantine": str(folder)})
+    return found
+
+
+def close_returns(item_id: str, version: int, settings: Settings, now: dt.datetime) -> int:
+    """Mark the item's open returns closed: version `version` of it was preserved since."""
+    closed = 0
+    for notice in returned_notices({item_id}, settings).get(item_id, []):
+        if notice.get("version") is not None and notice["version"] >= version:
+            continue  # the version returned itself, or a later one: still open
+        _write_json(Path(notice["quarantine"]) / RETURN_CLOSED,
+                    {"closed_at": now.isoformat(), "by_version": version})
+        closed += 1
+    return closed
+
+
 def area(settings: Settings, name: str) -> Path:
     """`processed/` or `failed/`: the configured folder, else one beside the landing zone."""
     configured = settings.processed_dir if name == "processed" else settings.failed_dir

@@ -195,6 +195,19 @@ def snapshot(batch_dir: Path) -> dict[str, tuple[int, int, int]]:
     return facts
 
 
+def _returned_items(items: list, report: ValidationReport, settings: Settings) -> None:
+    """Tell the technician, in the pre-flight report, why an archivist returned an item."""
+    from ingest.custody import returned_notices
+
+    notices = returned_notices({item.item_id for item in items}, settings)
+    for item in items:
+        for notice in notices.get(item.item_id, []):
+            report.add("warning", MANIFEST, f"{item.item_id} was returned to the scanner "
+                       f"station from review by {notice['by']} on {notice['at'][:10]} (batch "
+                       f"{notice['batch_id']}): {notice['reason']} — fix this before the item "
+                       "is ingested again", row=item.row, item_id=item.item_id)
+
+
 def validate_batch(batch_dir: Path, settings: Settings | None = None) -> ValidationReport:
     """Check a batch folder against the contract and characterize every page.
 
@@ -260,6 +273,7 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
             _read_pages(batch_dir, item, report, settings)
         except UnsafePath as exc:  # a name resolving outside the batch: refused, reported
             report.add("error", item.item_id + "/", str(exc), item_id=item.item_id)
+    _returned_items(items, report, settings)
     manifest_sha512 = sha512_file(manifest) if manifest.is_file() and not manifest_problem else ""
     after = snapshot(batch_dir)
     report.changed_files = sorted(k for k in before.keys() | after.keys()

@@ -203,6 +203,16 @@ class Settings(BaseSettings):
         30, ge=1, description="audit_fixity re-reads the whole archive once every this many "
         "days, one deterministic slice of the items per daily run.",
     )
+    # --- review of held items (issue 16) ---
+    review_deadline_hours: float = Field(
+        72, gt=0, description="Hours a held item may wait for an archivist's decision; past "
+        "that an alert is raised (never an automatic publication).",
+    )
+    reports_base_url: str | None = Field(
+        None, description="Base URL under which the batch reports are served, e.g. "
+        "http://127.0.0.1:8080/cadl/reports/ (the Airflow plugin); links in review tasks and "
+        "the collection view use it. Unset gives file:// links.",
+    )
 
 
 @lru_cache

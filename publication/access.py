@@ -15,6 +15,7 @@ from kernel.settings import Settings
 from ingest.models import Item
 from preservation.backends import open_storage
 from preservation.storage import Storage
+from preservation.history import reviews as item_reviews
 from preservation.versions import latest_version
 from publication.publish import publish_item, withdraw_item
 from publication.rights import effective_item, write_record
@@ -96,8 +97,16 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     portals = item.public_portals(today)
     public = bool(portals)
     # A page flagged by the OCR quality check holds the whole item for review: preserved, not
-    # published silently (settings.ocr_hold_for_review).
-    held = public and settings.ocr_hold_for_review and any(p["review"] for p in pages)
+    # published silently (settings.ocr_hold_for_review), until an archivist decides to publish
+    # this version as is (issue 16: a review event beside the version says so).
+    flagged = [{"seq": p["seq"], "original_name": p["original_name"],
+                "confidence": p["confidence"], "flags": p["flags"]}
+               for p in pages if p["review"]]
+    reviews = item_reviews(preservation, item.item_id)
+    decision = next((r["decision"] for r in reversed(reviews)
+                     if r["version"] == marker["version"]), None)
+    held = (public and settings.ocr_hold_for_review and bool(flagged)
+            and decision != "publish")
     public = public and not held
     published = None
     if public:
@@ -105,11 +114,12 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
         from publication.portal_files import is_current
 
         if (current and current.get("fingerprint") == fingerprint
+                and current.get("reviews", []) == _public_reviews(reviews)
                 and is_current(current, portals, settings)):
             published = access.uri(f"items/{item.item_id}")
         else:
             published = _upload(item, batch_id, marker, fingerprint, pages, preservation, bag,
-                                access, scratch, settings, today)
+                                access, scratch, settings, today, reviews)
     elif withdraw_item(access, item.item_id):
         log.info("withdrew %s from the access location: rights are now %s", item.item_id,
                  item.rights)
@@ -117,7 +127,8 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
 
     note = load_overrides(settings.rights_overrides).get(item.item_id, {}).get("note")
     write_record(preservation, item, batch_id, deposit, fingerprint, portals,
-                 dt.datetime.now(dt.timezone.utc).replace(microsecond=0), note)
+                 dt.datetime.now(dt.timezone.utc).replace(microsecond=0), note,
+                 held=flagged if held else None)
 
     def uri(rel_bag: str, rel_access: str) -> str:
         return (access.uri(f"items/{item.item_id}/{rel_access}") if public
@@ -136,9 +147,16 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
     }
 
 
+def _public_reviews(reviews: list[dict]) -> list[dict]:
+    """What the portals get of each review: decision, person, comment, date, the PREMIS record."""
+    return [{"version": r["version"], "decision": r["decision"], "by": r["by"],
+             "comment": r["comment"], "reason": r["reason"], "at": r["at"],
+             "premis": f"events/{r['record'].rsplit('/', 1)[-1]}"} for r in reviews]
+
+
 def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: list[dict],
             preservation: Storage, bag: str, access: Storage, scratch: Path, settings: Settings,
-            today: dt.date) -> str:
+            today: dt.date, reviews: list[dict] = ()) -> str:
     """Fetch the access files (thumbnails included) from the preserved bag, publish them."""
     scratch.mkdir(parents=True, exist_ok=True)
     files: list[tuple[Path, str]] = []
@@ -166,6 +184,15 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
         master.parent.mkdir(parents=True, exist_ok=True)
         preservation.download(bag + "data/" + page["master"], master)
     entry = _entry(item, batch_id, marker, fingerprint, pages, today)
+    # A published-after-review item carries its review events (issue 16): the PREMIS records
+    # themselves, and a summary in item.json.
+    if reviews:
+        entry["reviews"] = _public_reviews(list(reviews))
+    for review, public in zip(reviews, entry.get("reviews", []), strict=True):
+        dest = inside(scratch, public["premis"])
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        preservation.download(review["record"], dest)
+        files.append((dest, public["premis"]))
     from publication.portal_files import add_portal_files
 
     entry["portals"] = item.public_portals(today)  # where it may be shown now, not the row's

@@ -42,6 +42,9 @@ _DIGITIZED = {"ar": "رقمنة: {names}", "zh-Hans": "数字化：{names}", "zh
 _PDF = {"ar": "ملف PDF", "zh-Hans": "PDF 文件", "zh-Hant": "PDF 檔案", "en": "PDF"}
 
 
+PREMIS_PROFILE = "http://www.loc.gov/standards/premis/v3"
+
+
 def to_simplified(text: str) -> str:
     """Chinese in Simplified characters, whichever script it came in (OpenCC t2s)."""
     return to_other_chinese_script(text, "zh-Hant")
@@ -275,6 +278,12 @@ def build_manifest(item: Item, entry: dict, base_url: str,
                      "profile": METS_PROFILE, "label": {"en": ["METS/MODS"]}}],
         "items": canvases,
     }
+    # An item published after an archivist's review links the PREMIS record of that decision.
+    for review in entry.get("reviews", []):
+        manifest["seeAlso"].append({
+            "id": url(review["premis"]), "type": "Dataset", "format": "application/xml",
+            "profile": PREMIS_PROFILE,
+            "label": {"en": [f"Review: {review['decision']} by {review['by']} ({review['at']})"]}})
     if first:
         manifest["thumbnail"] = canvases[0]["thumbnail"]
     if item.date:

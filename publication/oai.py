@@ -153,8 +153,10 @@ class Repository:
         """Dublin Core from the item's MODS (`publication.oai_dc`), with its manifest URL,
         PDF and IIIF rights URI."""
         manifest = json.loads(self.access.get_bytes(f"items/{item_id}/{MANIFEST}"))
-        return oai_dc(self._mods(item_id), item_id, self.base_url,
-                      self._entry(item_id).get("pdf", ""), manifest.get("rights"))
+        entry = self._entry(item_id)
+        return oai_dc(self._mods(item_id), item_id, self.base_url, entry.get("pdf", ""),
+                      manifest.get("rights"),
+                      [review["premis"] for review in entry.get("reviews", [])])
 
     # -- protocol --------------------------------------------------------------------------
 

@@ -30,9 +30,10 @@ def string_tag(text: str) -> str | None:
 
 
 def oai_dc(mods: etree._Element, item_id: str, base_url: str, pdf_key: str,
-           rights_uri: str | None) -> etree._Element:
-    """Dublin Core from the item's `mods`, plus its manifest URL, its PDF and its rights URI
-    (the IIIF manifest's `rights`), all joined to the public `base_url`."""
+           rights_uri: str | None, reviews: list[str] = ()) -> etree._Element:
+    """Dublin Core from the item's `mods`, plus its manifest URL, its PDF, its rights URI
+    (the IIIF manifest's `rights`) and the PREMIS records of archivists' reviews (`reviews`,
+    access-relative keys), all joined to the public `base_url`."""
     ns = {"m": MODS}
     root = etree.Element(f"{{{OAI_DC}}}dc", nsmap={"oai_dc": OAI_DC, "dc": DC, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", f"{OAI_DC} {OAI_DC_SCHEMA}")
@@ -66,4 +67,6 @@ def oai_dc(mods: etree._Element, item_id: str, base_url: str, pdf_key: str,
         add("language", term.text)
     add("rights", rights_uri)
     add("relation", join_url(root_url, pdf_key))
+    for premis in reviews:
+        add("relation", join_url(root_url, premis))
     return root

@@ -103,9 +103,12 @@ def effective_item(item: Item, settings: Settings) -> Item:
 
 def write_record(preservation: Storage, item: Item, batch_id: str, deposit: dict,
                  fingerprint: str, portals: list[str], now: dt.datetime,
-                 note: str | None = None) -> None:
+                 note: str | None = None, held: list[dict] | None = None) -> None:
     """Record what `publish` decided for an item (see the module docstring).
 
+    `held` lists the pages (seq, original_name, confidence, flags) whose OCR flags hold the
+    item for review (issue 16): the review queue is read from these records, and "since" (when
+    this version was first held) survives rewrites so the queue can tell each review's age.
     An unchanged decision is not rewritten: a rerun of a batch leaves preservation storage
     byte-identical. A changed access decision (rights or portals) is also recorded as a PREMIS
     event beside the preserved version (`record_rights_change`), with the override's `note`.
@@ -119,6 +122,12 @@ def write_record(preservation: Storage, item: Item, batch_id: str, deposit: dict
             old = json.loads(preservation.get_bytes(record_key(item.item_id)).decode("utf-8"))
         except ValueError:
             old = {}
+    if held:
+        before = old.get("held") or {}
+        since = (before.get("since") if before.get("version") == deposit["version"]
+                 else None) or now.isoformat()
+        record["held"] = {"version": deposit["version"], "since": since, "pages": held}
+    if old:
         old.pop("decided", None)
         if old == record:
             return

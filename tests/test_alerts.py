@@ -1,8 +1,17 @@
-"""Alerts reach the log, the alerts file and a real webhook server; retries follow `retryable`."""
+"""Alerts reach the log, the alerts file, a real SMTP server and a real webhook (through
+Airflow's SmtpNotifier and AppriseNotifier); retries follow `retryable`.
+
+The SMTP server (aiosmtpd) and the webhook receiver run on 127.0.0.1; the Airflow connections
+that point at them are given as AIRFLOW_CONN_* environment variables, as a deployment would.
+"""
 
 import asyncio
+import email
 import json
+import socket
 import threading
+import time
+from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -14,13 +23,14 @@ from cadl.retries import retry_rules
 
 @pytest.fixture
 def webhook():
-    """A webhook receiver on 127.0.0.1; yields (url, received payloads)."""
+    """A webhook receiver on 127.0.0.1; yields (apprise json:// URL, received payloads)."""
     received = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
+            received.append({"path": self.path, **json.loads(
+                self.rfile.read(int(self.headers["Content-Length"])))})
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *args):
@@ -29,17 +39,60 @@ def webhook():
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook?token=secret", received
+    yield f"json://127.0.0.1:{server.server_port}/hook?-token=secret", received
     server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
-def config(tmp_path, monkeypatch, webhook):
+def smtp_server():
+    """An SMTP server (aiosmtpd) on 127.0.0.1; yields (port, received messages)."""
+    controller_mod = pytest.importorskip("aiosmtpd.controller")
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope.rcpt_tos, email.message_from_bytes(
+                envelope.content, policy=default_policy)))
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = controller_mod.Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()
+
+
+def _wait(predicate, seconds=10.0):
+    """Delivery by SMTP and HTTP is synchronous here; the wait only covers the server's thread."""
+    end = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < end:
+        time.sleep(0.05)
+    return predicate()
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch, webhook, smtp_server):
     from kernel.settings import get_settings
 
     url, _ = webhook
+    port, _ = smtp_server
+    monkeypatch.setenv("AIRFLOW_CONN_CADL_SMTP", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "cadl@example.org",
+                  "timeout": 10, "retry_limit": 0}}))
+    monkeypatch.setenv("AIRFLOW_CONN_CADL_CHAT", json.dumps({
+        "conn_type": "apprise", "extra": {"config": [
+            {"path": url, "tag": "alerts"},
+            {"path": url.replace("/hook", "/reviewers"), "tag": "reviewers"}]}}))
     path = tmp_path / "alerts.json"
-    path.write_text(json.dumps({"deadline_hours": 6, "webhook": {"url": url}}), "utf-8")
+    path.write_text(json.dumps({
+        "deadline_hours": 6,
+        "email": {"to": ["archivist@example.org"], "conn_id": "cadl_smtp"},
+        "apprise": {"conn_id": "cadl_chat", "tag": "alerts"},
+        "reviewers": {"email": ["reviewer@example.org"], "apprise_tag": "reviewers"}}), "utf-8")
     monkeypatch.setenv("CADL_ALERTS_CONFIG", str(path))
     monkeypatch.setenv("CADL_REPORTS_DIR", str(tmp_path / "reports"))
     get_settings.cache_clear()
@@ -52,15 +105,24 @@ class _TI:
     log_url = "http://127.0.0.1:8080/dags/ingest_batch/runs/manual__1/tasks/deposit/mapped/2"
 
 
-def test_failed_task_alert_is_logged_filed_and_posted(config, webhook, caplog):
+def test_failed_task_alert_is_logged_filed_mailed_and_posted(config, webhook, smtp_server,
+                                                             caplog):
     _, received = webhook
+    _, mails = smtp_server
     alerts.task_failed({"ti": _TI(), "params": {"batch_dir": "/landing/批次-001"},
                         "exception": errors.StorageUnavailable("s3 endpoint refused")})
     line = json.loads((config / "reports" / "alerts.jsonl").read_text("utf-8"))
     assert line["kind"] == "task_failed" and line["task_id"] == "deposit"
     assert line["map_index"] == 2 and line["batch_dir"] == "/landing/批次-001"
     assert line["message"] == "StorageUnavailable: s3 endpoint refused"
-    assert received and received[0]["text"].startswith("[cadl] task failed: ingest_batch deposit")
+    assert _wait(lambda: mails) and _wait(lambda: received)
+    rcpt, message = mails[0]
+    assert rcpt == ["archivist@example.org"]
+    assert message["Subject"].startswith("[cadl] task failed: ingest_batch deposit")
+    assert "/landing/批次-001" in message.get_body(("html",)).get_content()
+    assert received[0]["path"] == "/hook?token=secret"
+    assert received[0]["title"].startswith("[cadl] task failed: ingest_batch deposit")
+    assert "s3 endpoint refused" in received[0]["message"]
     assert "ALERT" in caplog.text and "token=secret" not in caplog.text
 
 
@@ -69,19 +131,46 @@ def test_deadline_alert_names_the_batch_and_the_hours(config, webhook):
     context = {"dag_run": {"dag_id": "ingest_batch", "run_id": "scheduled__2",
                            "state": "running", "conf": {"batch_dir": "/landing/دفعة-7"}}}
     channels = asyncio.run(alerts.deadline_missed(context=context))
-    assert channels == ["log", "file", "webhook"]
+    assert channels == ["log", "file", "email", "apprise"]
+    assert _wait(lambda: received)
     assert "within 6 hours" in received[0]["message"]
-    assert received[0]["batch_dir"] == "/landing/دفعة-7"
+    assert "/landing/دفعة-7" in received[0]["message"]
 
 
-def test_unreachable_webhook_never_raises(tmp_path, monkeypatch):
+def test_reviewers_are_told_through_their_own_tag_and_addresses(config, webhook, smtp_server):
+    _, received = webhook
+    _, mails = smtp_server
+    for notifier in alerts.reviewer_notifiers("[cadl] 1 item held: batch-7",
+                                              "ar-1: page 1 low_confidence {{ not a template }}"):
+        alerts.send(notifier)
+    assert _wait(lambda: mails) and _wait(lambda: received)
+    assert mails[0][0] == ["reviewer@example.org"]
+    assert [r["path"] for r in received] == ["/reviewers?token=secret"]
+    assert "{{ not a template }}" in received[0]["message"]
+
+
+def test_unreachable_smtp_server_never_raises(tmp_path, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    monkeypatch.setenv("AIRFLOW_CONN_CADL_SMTP", json.dumps({
+        "conn_type": "smtp", "host": "127.0.0.1", "port": port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "c@example.org",
+                  "timeout": 2, "retry_limit": 0}}))
     path = tmp_path / "alerts.json"
-    path.write_text(json.dumps({"webhook": {"url": "http://127.0.0.1:9/none",
-                                            "timeout_seconds": 2}}), "utf-8")
+    path.write_text(json.dumps({"email": {"to": ["a@example.org"], "conn_id": "cadl_smtp"}}),
+                    "utf-8")
     monkeypatch.setenv("CADL_ALERTS_CONFIG", str(path))
     monkeypatch.setenv("CADL_REPORTS_DIR", str(tmp_path / "reports"))
     alert = alerts.Alert(kind="task_failed", dag_id="d", run_id="r", message="m")
     assert alerts.record_alert(alert) == ["log", "file"]
+
+
+def test_an_old_webhook_url_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "alerts.json"
+    path.write_text(json.dumps({"webhook": {"url": "https://chat.example.org/hook"}}), "utf-8")
+    with pytest.raises(errors.ConfigError, match="apprise"):
+        alerts.load_config(path)
 
 
 def test_malformed_alert_config_names_the_file(tmp_path):

@@ -21,7 +21,8 @@ def test_dag_folder_imports_without_errors():
 def test_ingest_batch_stages_in_order():
     dag = _bag().dags["ingest_batch"]
     order = ["validate", "units", "ocr", "describe", "package", "deposit", "publish",
-             "catalogue", "report", "release"]
+             "catalogue", "report", "held", "review.ask", "review.decide", "review.apply",
+             "release"]
     assert {t.task_id for t in dag.tasks} == set(order)
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
@@ -29,6 +30,25 @@ def test_ingest_batch_stages_in_order():
     assert dag.get_task("release").trigger_rule == "all_done"
     assert "batch_dir" in dag.params
     assert dag.doc_md and "ingest" in dag.tags
+
+
+def test_held_items_wait_for_a_person_and_nothing_is_decided_by_default():
+    """The review task is Airflow's HITL operator: no default answer, the deadline as timeout,
+    its failure (a passed deadline) alerts; review can be switched off per run."""
+    import datetime as dt
+
+    from airflow.providers.standard.operators.hitl import HITLOperator
+    from kernel.settings import get_settings
+
+    dag = _bag().dags["ingest_batch"]
+    decide = dag.get_task("review.decide")
+    assert isinstance(decide, HITLOperator)
+    assert decide.options == ["publish", "reocr", "return"] and decide.defaults is None
+    assert decide.response_timeout == dt.timedelta(hours=get_settings().review_deadline_hours)
+    assert set(decide.params) == {"by", "comment", "engine", "preprocess"}
+    assert decide.on_failure_callback
+    assert dag.get_task("held").trigger_rule == "all_done"
+    assert dag.params["review"] is True
 
 
 def test_dag_files_hold_no_pipeline_logic():
