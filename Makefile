@@ -14,7 +14,7 @@ CONSTRAINTS := config/constraints-$(PY_VERSION).txt
 APT_PACKAGES := tesseract-ocr tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert tesseract-ocr-eng tesseract-ocr-osd \
 	ghostscript qpdf poppler-utils fonts-noto-cjk fonts-noto-core libraqm0 libfribidi0 \
-	ca-certificates chromium chromium-driver
+	ca-certificates chromium chromium-driver idzebra-2.0
 
 LANDING := var/landing
 SAMPLE := $(LANDING)/sample-batch-001

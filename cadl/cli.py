@@ -42,7 +42,9 @@ def _cmd_validate(args) -> int:
     batch_dir = Path(args.batch_dir)
     if not batch_dir.is_dir():
         raise UsageError(f"{batch_dir} is not a folder")
-    report = validate_batch(batch_dir)
+    from cadl.pipeline import describe_from_records
+
+    report = describe_from_records(validate_batch(batch_dir))
     if args.json:
         data = report.model_dump(mode="json", exclude={"batch"})
         data["is_valid"] = report.is_valid

@@ -23,10 +23,17 @@ from ingest.models import Item, Rights, ValidationReport
 
 MANIFEST = "manifest.csv"
 REQUIRED = ("item_id", "languages", "title")
+# Issue 18: a row may name a catalogue record instead of describing the item itself; then
+# `title` may be left out (docs/catalogue-records.md).
+RECORD_COLUMNS = ("record", "record_format", "catalogue")
+RECORD_FORMATS = ("marc21", "unimarc")
 KNOWN = REQUIRED + (
     "title_ar", "title_zh", "title_en", "creator", "date", "publisher", "place", "subjects",
     "identifier", "rights", "portals", "reading_direction", "rights_zh", "rights_ar",
-)
+) + RECORD_COLUMNS
+# Descriptive columns a catalogue record can fill; a filled cell overrides the record.
+DESCRIPTIVE = ("title", "title_ar", "title_zh", "title_en", "creator", "date", "publisher",
+               "place", "subjects", "identifier")
 PORTALS = ("zh", "ar")
 # The csv module's own default field limit: a longer cell is a pasting accident (a whole
 # document in a title), not a value anyone means. The manifest is parsed with the limit lifted
@@ -127,7 +134,8 @@ def read_manifest(batch_dir: Path, report: ValidationReport) -> list[Item]:
                    "save the file again as CSV UTF-8", row=1)
         return []
     header = [unicodedata.normalize("NFC", h.strip()) for h in raw_header]
-    missing = [col for col in REQUIRED if col not in header]
+    missing = [col for col in REQUIRED if col not in header
+               and not (col == "title" and "record" in header)]
     if missing:
         report.add("error", MANIFEST, f"required column(s) missing from the header row: "
                    f"{', '.join(missing)}", row=1)
@@ -194,10 +202,18 @@ def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Ite
         report.add("error", MANIFEST, message, row=line, item_id=item_id if valid_id else None)
 
     for col in REQUIRED:
-        if not cells.get(col):
-            problem(f"required value {col!r} is empty")
+        if not cells.get(col) and not (col == "title" and cells.get("record")):
+            problem(f"required value {col!r} is empty" + (
+                " (or name a catalogue record in the 'record' column)" if col == "title" else ""))
     if item_id and not valid_id:
         problem(f"item_id {item_id!r} is not {ID_RULE}; the row is not processed")
+    record_format = cells.get("record_format") or None
+    if record_format and record_format.lower() not in RECORD_FORMATS:
+        problem(f"bad record_format {record_format!r}: use marc21 or unimarc (or leave it empty "
+                "to detect the format)")
+    catalogue = cells.get("catalogue") or None
+    if catalogue and catalogue not in PORTALS:
+        problem(f"unknown catalogue {catalogue!r}: use zh (National Library of China) or ar")
 
     tags: list[str] = []
     for tag in _split(cells.get("languages", "")):
@@ -248,4 +264,9 @@ def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Ite
         portal_rights=portal_rights,
         reading_direction=direction,
         extra={k: v for k, v in cells.items() if k not in KNOWN and v},
+        record=cells.get("record") or None,
+        record_format=record_format.lower() if record_format else None,
+        catalogue=catalogue,
+        sources=({k: "manifest" for k in DESCRIPTIVE if cells.get(k)}
+                 if cells.get("record") else {}),
     )

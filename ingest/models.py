@@ -111,6 +111,37 @@ class Rights(BaseModel):
         return f"embargo:{self.until.isoformat()}" if self.kind == "embargo" else self.kind
 
 
+class MarcField(BaseModel):
+    """One field of a catalogue record, as plain data: control fields have `data`, data fields
+    indicators and subfields (code, value) in record order."""
+
+    tag: str
+    ind1: str = " "
+    ind2: str = " "
+    subfields: list[tuple[str, str]] = Field(default_factory=list)
+    data: str | None = None  # control fields (001-009)
+
+    def values(self, *codes: str) -> list[str]:
+        return [value for code, value in self.subfields if not codes or code in codes]
+
+    def first(self, code: str) -> str | None:
+        return next((value for c, value in self.subfields if c == code), None)
+
+
+class CatalogueRecord(BaseModel):
+    """A partner's catalogue record, read by `ingest.catalogue` and mapped to MODS by
+    `metadata.marc_mods`: ingest only reads, metadata interprets."""
+
+    control_number: str
+    format: str  # "marc21" | "unimarc"
+    source: str  # where it came from: "records.xml", "records.mrc" or the SRU URL
+    leader: str
+    fields: list[MarcField] = Field(default_factory=list)
+
+    def get(self, tag: str) -> list[MarcField]:
+        return [f for f in self.fields if f.tag == tag]
+
+
 class Item(BaseModel):
     # The id names folders and keys: an Item with an id that could be a path cannot exist.
     model_config = ConfigDict(validate_assignment=True)
@@ -134,6 +165,14 @@ class Item(BaseModel):
     reading_direction: str = "ltr"  # "ltr" | "rtl" | "ttb"
     extra: dict[str, str] = Field(default_factory=dict)  # unknown manifest columns, kept verbatim
     pages: list[Page] = Field(default_factory=list)
+    # Issue 18: the catalogue record named by the `record` column, its declared format
+    # (`record_format`, else detected) and partner (`catalogue`), the parsed record, and per
+    # descriptive field where its value came from ("manifest" or "record").
+    record: str | None = None
+    record_format: str | None = None
+    catalogue: str | None = None
+    catalogue_record: CatalogueRecord | None = None
+    sources: dict[str, str] = Field(default_factory=dict)
 
     @property
     def primary_language(self) -> str:

@@ -18,6 +18,7 @@ from kernel.errors import UnsafePath
 from kernel.ids import ID_RULE, is_valid_id
 from kernel.paths import inside
 from kernel.settings import Settings, get_settings
+from ingest.catalogue import RECORD_FILES, attach_records
 from ingest.characterize import characterize_file
 from ingest.manifest import MANIFEST, read_manifest
 from ingest.models import Batch, Item, Page, ValidationReport
@@ -245,7 +246,8 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
         items = read_manifest(batch_dir, report)
     listed = {item.item_id for item in items}
     for entry in sorted(batch_dir.iterdir(), key=lambda p: p.name):
-        if entry.name in (MANIFEST, READY):
+        if entry.name in (MANIFEST, READY) or (entry.name in RECORD_FILES and entry.is_file()
+                                                and not entry.is_symlink()):
             continue
         if is_ignored(entry.name):
             report.add("notice", entry.name, "system or hidden file ignored")
@@ -261,6 +263,9 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
         elif not entry.is_dir():
             report.add("warning", entry.name, "unexpected file at the top of the batch; "
                        "it is not part of any item and is ignored")
+    attach_records(batch_dir, items, report,
+                   {"zh": settings.catalogue_sru_url_zh, "ar": settings.catalogue_sru_url_ar},
+                   settings.catalogue_sru_index, settings.catalogue_timeout)
     for item in items:
         folder = batch_dir / item.item_id  # a valid id is one plain name: never outside
         if folder.is_symlink():

@@ -213,6 +213,22 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8080/cadl/reports/ (the Airflow plugin); links in review tasks and "
         "the collection view use it. Unset gives file:// links.",
     )
+    # --- catalogue records (issue 18): the partners' SRU services ---
+    catalogue_sru_url_zh: str | None = Field(
+        None, description="SRU base URL of the National Library of China's catalogue; a "
+        "manifest `record` not in the batch's records.xml/records.mrc is looked up there.",
+    )
+    catalogue_sru_url_ar: str | None = Field(
+        None, description="SRU base URL of the Arabic partner's catalogue (as for _ZH).",
+    )
+    catalogue_sru_index: str = Field(
+        "rec.id", description="CQL index searchRetrieve queries with the control number "
+        "(rec.id: the record identifier, as Koha and Zebra name it).",
+    )
+    catalogue_timeout: float = Field(
+        20, gt=0, description="Seconds an SRU request may take before the record is reported "
+        "as not reachable.",
+    )
 
 
 @lru_cache

@@ -378,22 +378,41 @@ def build_mods(item: Item, batch_id: str, record_source: str | None = None,
         record_source = get_settings().source_organization
     primary = item.primary_language
     main_script = _language(primary, item).script
+    # Issue 18: a catalogue record describes the item where the manifest left cells empty
+    # (metadata.catalogue); without one, every group comes from the manifest row.
+    from metadata.catalogue import record_elements
+
+    record = record_elements(item) or {}
+
+    def part(group: str, manifest: list) -> list:
+        return record.get(group) or manifest
+
+    extent = record.get("extent")
+    identifiers = _identifiers(item)
     children = [
-        *_titles(item),
-        *_creators(item, main_script),
+        *part("title", _titles(item)),
+        *part("creator", _creators(item, main_script)),
         _type_of_resource(item),
-        _origin_info(item, main_script),
+        *part("origin", [_origin_info(item, main_script)]),
         _digitization(captured),
         *[_language_element(_language(tag, item), tag == primary) for tag in item.languages],
         _physical_description(item),
-        *[_tag_if_foreign(M.subject(M.topic(nfc(subject))), nfc(subject), main_script)
-          for subject in item.subjects if subject.strip()],
-        *_identifiers(item),
+        M.physicalDescription(*extent, displayLabel="original") if extent else None,
+        *record.get("genre", []),
+        *record.get("notes", []),
+        *part("subjects", [_tag_if_foreign(M.subject(M.topic(nfc(subject))), nfc(subject),
+                                           main_script)
+                           for subject in item.subjects if subject.strip()]),
+        *record.get("classification", []),
+        *part("identifier", identifiers[:-1]),
+        identifiers[-1],  # the item id, always
         _location(item),
         *_access_conditions(item),
         *_extension(item),
         _record_info(item, batch_id, record_source, created),
     ]
+    if record.get("recordInfo"):
+        children[-1].extend(record["recordInfo"])
     root = M.mods(*[c for c in children if c is not None], version=MODS_VERSION)
     root.set(f"{{{NSMAP['xsi']}}}schemaLocation", schema_location(MODS))
     etree.cleanup_namespaces(root)  # a standalone record declares only the prefixes it uses
