@@ -140,9 +140,22 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
 
     profile = processing_profile(settings)
     preservation = open_storage(settings.preservation_url, settings)
+    if any(item.parent for item in batch.items):
+        from cadl.serials import resolve_preserved_parents
+
+        resolve_preserved_parents(batch, report, preservation)
+        write_json(batch_work / "batch.json", batch.model_dump(mode="json"))
     units = []
     for item in batch.items:
         unit = {"batch_id": batch.batch_id, "item_id": item.item_id}
+        if item.is_container and not report.item_errors(item.item_id):
+            # A title or volume has no pages to process: its METS is written by the
+            # `serials` task once its children are published (cadl.serials).
+            write_json(batch_work / item.item_id / "state.json",
+                        {"status": "container", "problems": [
+                            p.model_dump() for p in report.problems
+                            if p.item_id == item.item_id]})
+            continue
         problems = [p.model_dump() for p in report.problems if p.item_id == item.item_id]
         if report.item_errors(item.item_id):
             from ingest.custody import quarantine_item
@@ -168,7 +181,8 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     log.info("batch %s planned: %s", batch.batch_id,
              {a: sum(u["action"] == a for u in units) for a in ("process", "reuse", "skip")})
     return {"batch_id": batch.batch_id, "batch_dir": str(path), "started": now().isoformat(),
-            "units": units, "work_units": work_units(batch, units, settings.unit_pages)}
+            "units": units, "work_units": work_units(batch, units, settings.unit_pages),
+            "containers": [i.item_id for i in batch.items if i.is_container]}
 
 
 def _quarantine_rows(path: Path, batch_work: Path, report: ValidationReport,
@@ -259,6 +273,10 @@ def describe_from_records(report: ValidationReport) -> ValidationReport:
             report.add("error", MANIFEST, f"catalogue record {item.record!r} has no title "
                        "(MARC 21 245, UNIMARC 200): fill the title column", row=item.row,
                        item_id=item.item_id)
+    if report.batch:
+        from ingest.serials import refresh_ancestor_titles
+
+        refresh_ancestor_titles(report.batch.items)
     return report
 
 
@@ -335,6 +353,20 @@ def catalogue(settings: Settings | None = None) -> str:
     uri = write_catalogue(access, now())
     refresh(access, now(), base)  # per-portal catalogues and change feeds
     return uri
+
+
+def serials(plan: dict, settings: Settings | None = None) -> list[dict]:
+    """Write, preserve (a new version when changed) and publish the METS and IIIF Collection of
+    every title and volume the batch touched (cadl.serials); [] for a batch without any."""
+    settings = settings or get_settings()
+    batch_json = Path(settings.work_dir) / plan["batch_id"] / "batch.json"
+    if not batch_json.exists() or not any(
+            i.get("parent") or i.get("is_container")
+            for i in read_json(batch_json)["items"]):
+        return []
+    from cadl.serials import update_containers
+
+    return update_containers(plan, settings)
 
 
 def lift_embargoes(today: dt.date | None = None, settings: Settings | None = None) -> dict:

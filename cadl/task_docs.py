@@ -38,6 +38,10 @@ the landing zone until its packages are verified.""",
     "publish": """\
 **Publish each item of the unit**: its access package from its verified preserved copy, if its rights allow
 (restricted and embargoed items stay preserved only).""",
+    "serials": """\
+**Titles and volumes** of serials and multi-volume works touched by the batch: their METS (the
+logical structure down to the issues), a new version of the title's package when an issue was
+added, and their IIIF Collections (docs/batch-format.md).""",
     "catalogue": "**Rebuild the portals' catalogue** from every published item.",
     "report": """\
 **Write the batch report** — `report.html` for archivists (page images beside their OCR text,

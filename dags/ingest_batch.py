@@ -1,7 +1,7 @@
 """
 ### Ingest one scanner batch
 
-validate → OCR → describe → package → deposit → publish → catalogue → report → review → release
+validate → OCR → describe → package → deposit → publish → serials → catalogue → report → review → release
 
 Start it with the folder of a batch in the landing zone (it must hold `manifest.csv`, one
 folder per item and the `READY` marker). Each item runs through the stages on its own (mapped
@@ -94,6 +94,13 @@ def ingest_batch():
 
         return run_stage("publish", unit)
 
+    @task(doc_md=TASK_DOCS["serials"], trigger_rule="all_done")
+    def serials(plan: dict, published: list[dict]) -> list[dict]:
+        """Write, preserve and publish the METS and IIIF Collection of titles and volumes."""
+        from cadl.pipeline import serials
+
+        return serials(plan)
+
     @task(doc_md=TASK_DOCS["catalogue"], trigger_rule="all_done")
     def catalogue(published: list[dict]) -> str:
         """Rebuild the portals' catalogue."""
@@ -147,7 +154,7 @@ def ingest_batch():
     plan = validate()
     described = describe.expand(unit=ocr.expand(unit=units(plan)))
     published = publish.expand(unit=deposit.expand(unit=package.expand(unit=described)))
-    reported = catalogue(published) >> report(plan)
+    reported = catalogue(serials(plan, published)) >> report(plan)
     asks = held(plan)
     reported >> asks
     review.expand(ask=asks) >> release()

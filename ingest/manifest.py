@@ -26,11 +26,14 @@ REQUIRED = ("item_id", "languages", "title")
 # Issue 18: a row may name a catalogue record instead of describing the item itself; then
 # `title` may be left out (docs/catalogue-records.md).
 RECORD_COLUMNS = ("record", "record_format", "catalogue")
+# Serials and multi-volume works (docs/batch-format.md): the title or volume an item belongs to,
+# its numbering, and its place among its siblings.
+SERIAL_COLUMNS = ("parent", "volume", "issue", "part", "sequence")
 RECORD_FORMATS = ("marc21", "unimarc")
 KNOWN = REQUIRED + (
     "title_ar", "title_zh", "title_en", "creator", "date", "publisher", "place", "subjects",
     "identifier", "rights", "portals", "reading_direction", "rights_zh", "rights_ar",
-) + RECORD_COLUMNS
+) + RECORD_COLUMNS + SERIAL_COLUMNS
 # Descriptive columns a catalogue record can fill; a filled cell overrides the record.
 DESCRIPTIVE = ("title", "title_ar", "title_zh", "title_en", "creator", "date", "publisher",
                "place", "subjects", "identifier")
@@ -241,6 +244,21 @@ def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Ite
     if date and not _valid_date(date):
         problem(f"bad date {date!r}: use ISO 8601 / EDTF such as 1906, 2014-10, 1906-03-01, "
                 "190X or 1905/1906")
+    parent = cells.get("parent") or None
+    if parent and not is_valid_id(parent):
+        problem(f"parent {parent!r} is not an item id ({ID_RULE})")
+    elif parent and parent == item_id:
+        problem("parent names the item itself: give the id of its title or volume")
+    sequence = None
+    if cells.get("sequence"):
+        try:
+            sequence = int(cells["sequence"])
+            if sequence < 1:
+                raise ValueError
+        except ValueError:
+            problem(f"bad sequence {cells['sequence']!r}: use a whole number from 1 (the "
+                    "item's place among its title's or volume's items)")
+            sequence = None
     direction = cells.get("reading_direction") or (default_direction(tags) if tags else "ltr")
     if direction not in READING_DIRECTIONS:
         problem(f"bad reading_direction {direction!r}: use ltr, rtl or ttb")
@@ -269,4 +287,10 @@ def _read_row(cells: dict[str, str], line: int, report: ValidationReport) -> Ite
         catalogue=catalogue,
         sources=({k: "manifest" for k in DESCRIPTIVE if cells.get(k)}
                  if cells.get("record") else {}),
+        # A bad parent is reported above and never used: it would name folders and keys.
+        parent=parent if parent and is_valid_id(parent) and parent != item_id else None,
+        volume=cells.get("volume") or None,
+        issue=cells.get("issue") or None,
+        part=cells.get("part") or None,
+        sequence=sequence,
     )

@@ -142,6 +142,18 @@ class CatalogueRecord(BaseModel):
         return [f for f in self.fields if f.tag == tag]
 
 
+class Ancestor(BaseModel):
+    """A title or volume an item belongs to (issue 18), top level first in `Item.ancestors`."""
+
+    item_id: str
+    type: str  # DFG structure type: "periodical", "multivolume_work", "volume"
+    title: str
+    volume: str | None = None
+    issue: str | None = None
+    part: str | None = None
+    sequence: int | None = None
+
+
 class Item(BaseModel):
     # The id names folders and keys: an Item with an id that could be a path cannot exist.
     model_config = ConfigDict(validate_assignment=True)
@@ -173,6 +185,33 @@ class Item(BaseModel):
     catalogue: str | None = None
     catalogue_record: CatalogueRecord | None = None
     sources: dict[str, str] = Field(default_factory=dict)
+    # Issue 18: serials and multi-volume works. `parent` is the item id of the title or volume
+    # this item belongs to; a container (title or volume level) has no pages of its own.
+    parent: str | None = None
+    volume: str | None = None
+    issue: str | None = None
+    part: str | None = None
+    sequence: int | None = None
+    is_container: bool = False
+    container_type: str | None = None  # "periodical", "multivolume_work" or "volume"
+    ancestors: list[Ancestor] = Field(default_factory=list)
+
+    @property
+    def structure_type(self) -> str:
+        """DFG structure type of this item: "periodical", "multivolume_work", "volume",
+        "issue", "part" or, for a book on its own, "monograph"."""
+        if self.is_container:
+            return self.container_type or ("volume" if self.parent else "multivolume_work")
+        if self.issue:
+            return "issue"
+        if self.volume:
+            return "volume"
+        if self.part:
+            return "part"
+        if self.parent:
+            top = self.ancestors[0].type if self.ancestors else None
+            return "issue" if top == "periodical" else "volume"
+        return "monograph"
 
     @property
     def primary_language(self) -> str:

@@ -21,6 +21,7 @@ from kernel.settings import Settings, get_settings
 from ingest.catalogue import RECORD_FILES, attach_records
 from ingest.characterize import characterize_file
 from ingest.manifest import MANIFEST, read_manifest
+from ingest.serials import check_hierarchy
 from ingest.models import Batch, Item, Page, ValidationReport
 
 log = logging.getLogger(__name__)
@@ -266,10 +267,17 @@ def validate_batch(batch_dir: Path, settings: Settings | None = None) -> Validat
     attach_records(batch_dir, items, report,
                    {"zh": settings.catalogue_sru_url_zh, "ar": settings.catalogue_sru_url_ar},
                    settings.catalogue_sru_index, settings.catalogue_timeout)
+    check_hierarchy(items, report)
     for item in items:
         folder = batch_dir / item.item_id  # a valid id is one plain name: never outside
         if folder.is_symlink():
             continue  # reported above; never followed
+        if item.is_container:
+            if folder.is_dir() and any(not is_ignored(p.name) for p in folder.iterdir()):
+                report.add("error", item.item_id + "/", f"{item.item_id} is a title or volume "
+                           "(other rows name it as parent), which has no pages of its own: move "
+                           "these pages to an item of their own", item_id=item.item_id)
+            continue
         if not folder.is_dir():
             report.add("error", MANIFEST, f"no folder {item.item_id}/ for this row",
                        row=item.row, item_id=item.item_id)

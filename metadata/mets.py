@@ -173,10 +173,21 @@ def _physical_struct_map(item: Item, files: list[FileEntry], title: str) -> etre
     )
 
 
-def _logical_struct_map(files: list[FileEntry], title: str) -> etree._Element:
+def _logical_struct_map(files: list[FileEntry], title: str, item: Item) -> etree._Element:
     # The whole item is one logical unit; it points to its item-level files, the PDF first.
     item_level = sorted((f for f in files if f.page_seq is None),
                         key=lambda f: (f.group != "pdf", _sort_key(f)))
+    struct_map = _item_struct_map(item_level, title)
+    if item.parent:
+        # Issue 18: an issue or volume sits inside its title's (and volume's) divs, each with
+        # an mptr to that level's METS (metadata.serials).
+        from metadata.serials import nest_logical
+
+        nest_logical(item, struct_map)
+    return struct_map
+
+
+def _item_struct_map(item_level: list[FileEntry], title: str) -> etree._Element:
     return E.structMap(
         E.div(*[E.fptr(FILEID=f.file_id) for f in item_level], ID=LOGICAL_ROOT_ID,
               TYPE="item", LABEL=title, DMDID=DMD_ID, ADMID=f"{DIGIPROV_ID} {RIGHTS_ID}"),
@@ -332,7 +343,7 @@ def build_mets(
                    UNKNOWN_DATE),
         _file_sec(files, set(split_premis(premis, {f.file_id for f in files})[1])),
         _physical_struct_map(item, files, title),
-        _logical_struct_map(files, title),
+        _logical_struct_map(files, title, item),
         _file_tree_struct_map(item, files),
         _struct_link(),
         OBJID=item.item_id,

@@ -362,6 +362,15 @@ def _type_of_resource(item: Item) -> etree._Element:
     return M.typeOfResource("text")
 
 
+def _host(item: Item) -> etree._Element | None:
+    """relatedItem type="host" of an issue or volume (issue 18, metadata.serials)."""
+    if not item.parent:
+        return None
+    from metadata.serials import host_related_item
+
+    return host_related_item(item)
+
+
 def build_mods(item: Item, batch_id: str, record_source: str | None = None,
                created: datetime | None = None, captured: date | None = None) -> etree._Element:
     """The `mods:mods` record of `item`, from batch `batch_id`.
@@ -396,7 +405,7 @@ def build_mods(item: Item, batch_id: str, record_source: str | None = None,
         *part("origin", [_origin_info(item, main_script)]),
         _digitization(captured),
         *[_language_element(_language(tag, item), tag == primary) for tag in item.languages],
-        _physical_description(item),
+        None if item.is_container else _physical_description(item),
         M.physicalDescription(*extent, displayLabel="original") if extent else None,
         *record.get("genre", []),
         *record.get("notes", []),
@@ -407,6 +416,7 @@ def build_mods(item: Item, batch_id: str, record_source: str | None = None,
         *part("identifier", identifiers[:-1]),
         identifiers[-1],  # the item id, always
         _location(item),
+        _host(item),
         *_access_conditions(item),
         *_extension(item),
         _record_info(item, batch_id, record_source, created),

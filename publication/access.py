@@ -193,6 +193,11 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
         dest.parent.mkdir(parents=True, exist_ok=True)
         preservation.download(review["record"], dest)
         files.append((dest, public["premis"]))
+    if item.parent:  # issue 18: where the portals place it under its title and volume
+        entry.update(parent=item.parent, structure_type=item.structure_type,
+                     volume=item.volume, issue=item.issue, part=item.part,
+                     sequence=item.sequence,
+                     ancestors=[a.item_id for a in item.ancestors] or [item.parent])
     from publication.portal_files import add_portal_files
 
     entry["portals"] = item.public_portals(today)  # where it may be shown now, not the row's

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from lxml import etree
 
 from publication.feed import PORTALS, fold, read_log
-from publication.iiif import MANIFEST
+from publication.iiif import MANIFEST, join_url
 from publication.oai_dc import oai_dc
 from preservation.storage import Storage
 
@@ -151,12 +151,28 @@ class Repository:
 
     def _oai_dc(self, item_id: str) -> etree._Element:
         """Dublin Core from the item's MODS (`publication.oai_dc`), with its manifest URL,
-        PDF and IIIF rights URI."""
-        manifest = json.loads(self.access.get_bytes(f"items/{item_id}/{MANIFEST}"))
+        PDF and IIIF rights URI; a title or volume (issue 18) with its IIIF Collection, and
+        `relation` isPartOf / hasPart between an issue and its title."""
         entry = self._entry(item_id)
-        return oai_dc(self._mods(item_id), item_id, self.base_url, entry.get("pdf", ""),
+        is_collection = entry.get("type") == "collection"
+        manifest = ({} if is_collection else
+                    json.loads(self.access.get_bytes(f"items/{item_id}/{MANIFEST}")))
+        root = oai_dc(self._mods(item_id), item_id, self.base_url, entry.get("pdf", ""),
                       manifest.get("rights"),
                       [review["premis"] for review in entry.get("reviews", [])])
+        dc = "{http://purl.org/dc/elements/1.1/}"
+        if is_collection:
+            item_root = join_url(self.base_url, f"items/{item_id}")
+            for element in root.iter(f"{dc}identifier", f"{dc}relation"):
+                if element.text == join_url(item_root, MANIFEST):
+                    element.text = join_url(item_root, "collection.json")
+                elif element.text in (item_root, item_root + "/"):
+                    root.remove(element)  # no PDF of its own
+        relations = ([f"isPartOf {self.identifier(entry['parent'])}"] if entry.get("parent")
+                     else []) + [f"hasPart {self.identifier(c)}" for c in entry.get("children", [])]
+        for text in relations:
+            etree.SubElement(root, f"{dc}relation").text = text
+        return root
 
     # -- protocol --------------------------------------------------------------------------
 

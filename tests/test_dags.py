@@ -21,7 +21,8 @@ def test_dag_folder_imports_without_errors():
 def test_ingest_batch_stages_in_order():
     dag = _bag().dags["ingest_batch"]
     order = ["validate", "units", "ocr", "describe", "package", "deposit", "publish",
-             "catalogue", "report", "held", "review.ask", "review.decide", "review.apply",
+             "serials", "catalogue", "report", "held", "review.ask", "review.decide",
+             "review.apply",
              "release"]
     assert {t.task_id for t in dag.tasks} == set(order)
     for upstream, downstream in zip(order, order[1:]):
