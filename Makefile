@@ -21,6 +21,7 @@ SAMPLE := $(LANDING)/sample-batch-001
 # Links in the demo's manifests and feeds point at `cadl serve --port 8800` (file:// ids are
 # invalid IIIF and publication refuses them).
 DEMO_BASE_URL := http://127.0.0.1:8800
+SERIAL_SAMPLE := $(LANDING)/sample-batch-002
 
 DISTRIBUTED_APT_PACKAGES := postgresql redis-server
 
@@ -66,11 +67,14 @@ venv: system-deps $(VENV)/.installed
 demo: venv
 	@[ -d $(SAMPLE) ] || $(BIN)/cadl sample $(LANDING)
 	CADL_ACCESS_BASE_URL=$${CADL_ACCESS_BASE_URL:-$(DEMO_BASE_URL)} $(BIN)/cadl run $(SAMPLE)
+	@[ -d $(SERIAL_SAMPLE) ] || $(BIN)/cadl sample $(LANDING) --serial-only
+	CADL_ACCESS_BASE_URL=$${CADL_ACCESS_BASE_URL:-$(DEMO_BASE_URL)} $(BIN)/cadl run $(SERIAL_SAMPLE)
 	@echo
 	@echo "Bags (preservation):  var/preservation/items/"
 	@echo "Access packages:      var/access/items/"
 	@echo "Catalogue:            var/access/catalogue.json"
 	@echo "Report:               var/reports/sample-batch-001/report.html (and report.txt, report.json)"
+	@echo "Serial and catalogue-record sample: var/reports/sample-batch-002/report.html"
 
 # IIIF viewers the tests open our manifests in (Mirador), from the npm registry, pinned by
 # tests/viewers/package-lock.json; node_modules stays out of git.

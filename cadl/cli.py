@@ -25,13 +25,21 @@ class _SafeLogText(logging.Filter):
 
 
 def _cmd_sample(args) -> int:
-    from ingest.sample import write_sample
+    from ingest.sample import write_sample, write_serial_sample
 
+    if not args.serial_only:
+        try:
+            batch_dir, truth_dir = write_sample(Path(args.out_dir), args.batch_id)
+        except FileExistsError as exc:
+            raise UsageError(f"{exc}: remove it or pick another --batch-id") from None
+        print(f"sample batch:  {batch_dir}\nground truth:  {truth_dir}")
+    # The second sample: a journal (title and two issues) and a record-described book.
     try:
-        batch_dir, truth_dir = write_sample(Path(args.out_dir), args.batch_id)
-    except FileExistsError as exc:
-        raise UsageError(f"{exc}: remove it or pick another --batch-id") from None
-    print(f"sample batch:  {batch_dir}\nground truth:  {truth_dir}")
+        serial_dir, serial_truth = write_serial_sample(Path(args.out_dir))
+    except FileExistsError:
+        print("serial sample: already there, kept as it is")
+    else:
+        print(f"serial sample: {serial_dir}\nground truth:  {serial_truth}")
     return 0
 
 
@@ -211,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="write the generated sample batch and its ground truth")
     p.add_argument("out_dir", help="folder to write <batch_id>/ and <batch_id>.ground-truth/ in")
     p.add_argument("--batch-id", default="sample-batch-001")
+    p.add_argument("--serial-only", action="store_true",
+                   help="write only the second sample (a journal and a record-described book)")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("validate", help="check a batch against the landing-zone contract")

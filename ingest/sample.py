@@ -164,14 +164,6 @@ def age_page(image: Image.Image, rng: random.Random) -> Image.Image:
     return image
 
 
-def _write_manifest(path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for item in ITEMS:
-            writer.writerow({column: item[column] for column in MANIFEST_COLUMNS})
-
-
 def write_sample(out_dir: Path, batch_id: str = "sample-batch-001") -> tuple[Path, Path]:
     """Write the sample batch to `out_dir/<batch_id>/` and its ground truth beside it.
 
@@ -180,13 +172,35 @@ def write_sample(out_dir: Path, batch_id: str = "sample-batch-001") -> tuple[Pat
     Returns (batch_dir, ground_truth_dir). Raises SampleFontMissing when a Noto font is absent,
     FileExistsError when the batch folder already exists (a batch is never overwritten).
     """
-    out_dir = Path(out_dir)
+    return _write_batch(Path(out_dir), batch_id, ITEMS, MANIFEST_COLUMNS)
+
+
+def write_serial_sample(out_dir: Path, batch_id: str | None = None) -> tuple[Path, Path]:
+    """Write the second sample batch (ingest.sample_serial: a journal's title and two issues,
+    and a book described only by its CNMARC record in records.xml) like `write_sample`."""
+    from ingest import sample_serial
+
+    return _write_batch(Path(out_dir), batch_id or sample_serial.SERIAL_BATCH_ID,
+                        sample_serial.ITEMS, sample_serial.COLUMNS,
+                        records=sample_serial.RECORDS_XML)
+
+
+def _write_batch(out_dir: Path, batch_id: str, items: list[dict], columns: list[str],
+                 records: str | None = None) -> tuple[Path, Path]:
     batch_dir = out_dir / batch_id
     gt_dir = out_dir / f"{batch_id}.ground-truth"
     batch_dir.mkdir(parents=True, exist_ok=False)
     gt_dir.mkdir(parents=True, exist_ok=True)
-    _write_manifest(batch_dir / "manifest.csv")
-    for item in ITEMS:
+    with (batch_dir / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for item in items:
+            writer.writerow({column: item.get(column, "") for column in columns})
+    if records:
+        (batch_dir / "records.xml").write_text(records, encoding="utf-8")
+    for item in items:
+        if not item["pages"]:
+            continue  # a title row: no pages, no folder
         item_dir = batch_dir / item["item_id"]
         item_gt = gt_dir / item["item_id"]
         item_dir.mkdir()
