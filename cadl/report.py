@@ -46,6 +46,20 @@ def _item_entry(batch_work: Path, item: dict) -> dict:
             {"seq": p["seq"], "original_name": p["original_name"], "master": None, "text": None,
              "alto": None, "hocr": None, "confidence": None} for p in item["pages"]],
     }
+    # Issue 18: the catalogue record the item was described from, where each field came from,
+    # and where the item sits in a serial or multi-volume work.
+    record = item.get("catalogue_record")
+    if record:
+        entry["record"] = {"control_number": record["control_number"],
+                           "format": record["format"], "source": record["source"]}
+        entry["sources"] = item.get("sources") or {}
+    if item.get("parent") or item.get("is_container"):
+        entry["hierarchy"] = {
+            "parent": item.get("parent"), "volume": item.get("volume"),
+            "issue": item.get("issue"), "part": item.get("part"),
+            "sequence": item.get("sequence"), "container": item.get("is_container", False),
+            "ancestors": [{"item_id": a["item_id"], "type": a["type"], "title": a["title"]}
+                          for a in item.get("ancestors") or []]}
     if status in ("planned", "failed") and state.get("failed_stage"):
         entry["status"] = "failed"  # run_stage recorded the stage and the error as a problem
     elif status in ("planned", "failed"):
@@ -67,6 +81,9 @@ def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id
     items = [_item_entry(batch_work, item) for item in (batch or {}).get("items", [])]
     counts = {s: sum(i["status"] == s for i in items)
               for s in ("published", "held", "preserved", "quarantined", "invalid", "failed")}
+    containers_file = batch_work / "containers.json"  # titles and volumes (cadl.serials)
+    containers = (json.loads(containers_file.read_text("utf-8"))
+                  if containers_file.exists() else [])
     quarantine_file = batch_work / "quarantine.json"  # the whole batch, when unreadable
     quarantine = (json.loads(quarantine_file.read_text("utf-8"))["quarantine"]
                   if quarantine_file.exists() else None)
@@ -85,6 +102,7 @@ def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id
         "rows_quarantined": rows,
         "catalogue": settings.access_url.rstrip("/") + "/catalogue.json",
         "items": items,
+        "containers": containers,
     }
 
 
@@ -115,6 +133,15 @@ def render_text(report: dict) -> str:
             out.append(f"    access  {item['access']}")
         if item.get("quarantine"):
             out.append(f"    quarantine  {item['quarantine']}")
+        if item.get("record"):
+            rec = item["record"]
+            fields = ", ".join(f"{k} ({v})" for k, v in sorted(item.get("sources", {}).items()))
+            out.append(f"    record  {rec['control_number']} ({rec['format']}, {rec['source']})"
+                       f": {fields}")
+        if (item.get("hierarchy") or {}).get("parent"):
+            h = item["hierarchy"]
+            out.append(f"    part of {h['parent']}" + "".join(
+                f", {k} {h[k]}" for k in ("volume", "issue", "part") if h.get(k)))
         for p in item["problems"]:
             out.append(f"    [{p['severity']}] {where(p['file'], p.get('row'), item['item_id'])}: "
                        f"{p['message']}")
@@ -125,6 +152,10 @@ def render_text(report: dict) -> str:
                        + (f"  OCR flags: {', '.join(page['flags'])}"
                           if page.get("flags") else ""))
     out += ["", f"Catalogue: {report['catalogue']}"]
+    for c in report.get("containers") or []:
+        out.append(f"{c['item_id']}: {c['type'].upper()} package version {c['version']} "
+                   f"({'new' if c['new'] else 'unchanged'}), {len(c['children'])} part(s) in "
+                   f"order: {', '.join(c['children'])}")
     # Names, titles and OCR-derived messages come from outside: each line is shown with its
     # control, escape and bidi-override characters escaped (and a newline in a name cannot
     # start a fake line).

@@ -38,6 +38,8 @@ STATUSES = {
     "quarantined": ("Quarantined", "set aside with its report; fix and resend"),
     "invalid": ("Invalid", "breaks the batch contract; see its problems"),
     "failed": ("Failed", "stopped at a stage; see that task's log in Airflow"),
+    "container": ("Title or volume", "no pages of its own; its METS and IIIF Collection list "
+                  "its issues or volumes in order"),
 }
 SUMMARY_ALWAYS = ("published", "preserved", "held", "quarantined")
 STAGE_ORDER = ("validate", "ocr", "describe", "package", "deposit", "publish")
@@ -243,6 +245,11 @@ def _metadata(item: dict, meta: dict) -> list[dict]:
             lang, direction = text_language(str(value), langs)
         rows.append({"label": label, "value": value, "lang": lang, "dir": direction or "auto"})
 
+    if item.get("record"):
+        rec = item["record"]
+        formats = {"marc21": "MARC 21", "unimarc": "UNIMARC"}
+        add("Catalogue record", f"{rec['control_number']} ({formats.get(rec['format'], rec['format'])}"
+            f", from {rec['source']})", "en", "ltr")
     primary = LANGUAGES.get(langs[0]) if langs else None
     add("Title", item["title"], primary.tag if primary else None,
         primary.direction if primary and primary.direction == "rtl" else "ltr")
@@ -265,7 +272,30 @@ def _metadata(item: dict, meta: dict) -> list[dict]:
     add("Identifier", meta.get("identifier"), "en", "ltr")
     for key, value in sorted((meta.get("extra") or {}).items()):
         add(key, value)
+    # Issue 18: where each field came from, when a catalogue record described the item.
+    sources = item.get("sources") or {}
+    fields = {"Title": "title", "Arabic title": "title_ar", "Chinese title": "title_zh",
+              "English title": "title_en", "Creator": "creator", "Date": "date",
+              "Publisher": "publisher", "Place": "place", "Subject": "subjects",
+              "Identifier": "identifier"}
+    if item.get("record"):
+        for row in rows:
+            name = fields.get(row["label"])
+            if name:
+                row["source"] = sources.get(name, "manifest")
     return rows
+
+
+def _hierarchy(item: dict) -> dict | None:
+    """Where an item sits: its title (and volume) with its numbering, for the report."""
+    h = item.get("hierarchy")
+    if not h:
+        return None
+    path = [a["title"] or a["item_id"] for a in h.get("ancestors") or []] or \
+        ([h["parent"]] if h.get("parent") else [])
+    numbering = ", ".join(f"{label} {h[key]}" for key, label in
+                          (("volume", "vol."), ("issue", "no."), ("part", "pt.")) if h.get(key))
+    return {"path": path, "numbering": numbering, "container": h.get("container")}
 
 
 def _quarantine(value) -> list[dict]:
@@ -336,6 +366,7 @@ def build_view(report: dict, batch: dict | None, fetcher: Fetcher | None) -> dic
             "languages": item["languages"], "reading_direction": item["reading_direction"],
             "rights": item["rights"], "portals": item.get("portals") or [],
             "metadata": _metadata(item, meta),
+            "hierarchy": _hierarchy(item),
             "problems": item.get("problems") or [],
             "quarantine": _quarantine(item.get("quarantine")),
             "bag": item.get("bag"), "access": item.get("access"),
@@ -355,6 +386,8 @@ def build_view(report: dict, batch: dict | None, fetcher: Fetcher | None) -> dic
         "stage_times": stage_times(report), "wall": _duration(wall),
         "problems": report.get("problems") or [],
         "batch_quarantine": _quarantine(report.get("quarantine")),
+        "containers": [{**c, "titles": {i["item_id"]: i["title"] for i in report["items"]}}
+                       for c in report.get("containers") or []],
     }
 
 

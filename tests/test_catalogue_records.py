@@ -215,3 +215,31 @@ def test_a_row_without_title_or_record_still_needs_a_title(tmp_path):
     batch = make_batch(tmp_path, rows, header=HEADER)
     (error,) = _validated(batch, _settings(tmp_path)).errors
     assert "'title'" in error.message and "record" in error.message
+
+
+def test_the_batch_report_says_which_fields_came_from_the_record(tmp_path):
+    from cadl.pipeline import validate as plan
+    from cadl.report import write_report
+    import datetime as dt
+
+    rows = [{"item_id": "ar-muqtabas-1906", "languages": "ar", "record": MARC21_ARABIC_ID,
+             "date": "1906-03"}]
+    batch = make_batch(tmp_path, rows, header=HEADER + ["date"])
+    (batch / "records.xml").write_bytes(collection(MARC21_ARABIC))
+    settings = _settings(tmp_path, reports_dir=tmp_path / "reports")
+    planned = plan(str(batch), "test-run", settings)
+    write_report(planned, "test-run", settings, finished=dt.datetime.now(dt.timezone.utc))
+    out = tmp_path / "reports" / "batch-001"
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    (item,) = report["items"]
+    assert item["record"] == {"control_number": MARC21_ARABIC_ID, "format": "marc21",
+                              "source": "records.xml"}
+    assert item["sources"]["date"] == "manifest" and item["sources"]["title"] == "record"
+    assert f"record  {MARC21_ARABIC_ID} (marc21, records.xml): creator (record), date " \
+        "(manifest)" in (out / "report.txt").read_text("utf-8")
+    html = (out / "report.html").read_text("utf-8")
+    assert "Catalogue record" in html
+    title_row = html[html.index(">Title <"):][:400]
+    assert "from the record" in title_row and "المقتبس : مجلة شهرية" in title_row
+    date_row = html[html.index(">Date <"):][:300]
+    assert "from the manifest" in date_row and "1906-03" in date_row

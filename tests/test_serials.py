@@ -36,6 +36,7 @@ def _run(batch: Path, settings: Settings) -> tuple[dict, list[dict]]:
             pipeline.run_stage(stage, unit, settings)
     containers = pipeline.serials(plan, settings)
     pipeline.catalogue(settings)
+    pipeline.report(plan, "test-run", settings)
     return plan, containers
 
 
@@ -162,6 +163,22 @@ def test_oai_pmh_says_what_is_part_of_what(journal):
                                          "identifier": ["oai:cadl.example.org:muqtabas-1906-02"]}))
     host = mods.find(".//mods:relatedItem[@type='host']", NS)
     assert host.findtext("mods:identifier", namespaces=NS) == "muqtabas"
+
+
+def test_the_batch_report_shows_the_title_with_its_issues_in_order(journal):
+    reports = journal["root"] / "reports" / "batch-serial-2"
+    text = (reports / "report.txt").read_text("utf-8")
+    assert ("muqtabas: PERIODICAL package version 2 (new), 2 part(s) in order: "
+            "muqtabas-1906-01, muqtabas-1906-02") in text
+    assert "part of muqtabas, volume 1, issue 1" in text
+    html = (reports / "report.html").read_text("utf-8")
+    section = html[html.index('data-container="muqtabas"'):]
+    assert section.index("muqtabas-1906-01") < section.index("muqtabas-1906-02")
+    assert "Part of" in html and "vol. 1, no. 1" in html
+    report = json.loads((reports / "report.json").read_text("utf-8"))
+    (item,) = report["items"]
+    assert item["hierarchy"]["ancestors"] == [
+        {"item_id": "muqtabas", "type": "periodical", "title": "المقتبس"}]
 
 
 def test_running_the_second_batch_again_changes_nothing(journal):
