@@ -234,7 +234,9 @@ def attach_records(batch_dir: Path, items: list[Item], report: ValidationReport,
     line and the control number), so that item is quarantined and the others go on.
     """
     wanted = [item for item in items if item.record]
-    files = [batch_dir / name for name in RECORD_FILES if (batch_dir / name).is_file()]
+    # A symbolic link is reported by validation and never followed.
+    files = [batch_dir / name for name in RECORD_FILES
+             if (batch_dir / name).is_file() and not (batch_dir / name).is_symlink()]
     if not wanted:
         for path in files:
             report.add("warning", path.name, "no manifest row names a record (column 'record'), "

@@ -84,6 +84,8 @@ def _diff(state: dict[str, dict], shown: dict[str, dict], now: str) -> list[dict
         if entry is not None:
             facts = {"item_id": item_id, "version": entry.get("version"),
                      "fingerprint": entry.get("fingerprint"), "time": now}
+            if entry.get("type") == "collection":  # a title or volume (issue 18)
+                facts["collection"] = True
             if last is None or last["type"] == "Delete":
                 changes.append({**facts, "type": "Create"})
             elif last.get("fingerprint") != entry.get("fingerprint"):
@@ -91,7 +93,8 @@ def _diff(state: dict[str, dict], shown: dict[str, dict], now: str) -> list[dict
         elif last is not None and last["type"] != "Delete":
             changes.append({"item_id": item_id, "version": last.get("version"),
                             "fingerprint": last.get("fingerprint"), "time": now,
-                            "type": "Delete"})
+                            "type": "Delete",
+                            **({"collection": True} if last.get("collection") else {})})
     return changes
 
 
@@ -100,8 +103,9 @@ def activity(entry: dict, portal: str, base_url: str) -> dict:
     return {
         "id": join_url(base_url, f"feeds/{portal}/activity/{entry['seq']}"),
         "type": entry["type"],
-        "object": {"id": join_url(base_url, f"items/{entry['item_id']}/{MANIFEST}"),
-                   "type": "Manifest"},
+        "object": {"id": join_url(base_url, f"items/{entry['item_id']}/"
+                                  + ("collection.json" if entry.get("collection") else MANIFEST)),
+                   "type": "Collection" if entry.get("collection") else "Manifest"},
         "endTime": entry["time"],
     }
 

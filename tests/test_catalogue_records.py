@@ -243,3 +243,15 @@ def test_the_batch_report_says_which_fields_came_from_the_record(tmp_path):
     assert "from the record" in title_row and "المقتبس : مجلة شهرية" in title_row
     date_row = html[html.index(">Date <"):][:300]
     assert "from the manifest" in date_row and "1906-03" in date_row
+
+
+def test_a_records_file_that_is_a_symlink_is_refused_not_followed(tmp_path):
+    outside = tmp_path / "outside.xml"
+    outside.write_bytes(collection(MARC21_ARABIC, UNIMARC_CHINESE))
+    batch = make_batch(tmp_path / "landing", ROWS, header=HEADER)
+    (batch / "records.xml").symlink_to(outside)
+    report = _validated(batch, _settings(tmp_path))
+    assert any(e.file == "records.xml" and "symbolic link" in e.message for e in report.errors)
+    assert {e.item_id for e in report.errors if e.item_id} == {"ar-muqtabas-1906",
+                                                                "zh-nahan-1923"}
+    assert all(i.catalogue_record is None for i in report.batch.items)

@@ -142,6 +142,18 @@ def test_catalogue_holds_the_title_as_a_collection_and_the_issues_as_its_parts(j
         "1", "1")
 
 
+def test_the_change_feeds_announce_the_title_as_a_collection_and_its_new_issue(journal):
+    from publication.feed import activity
+
+    lines = [json.loads(line) for line in
+             (journal["access"] / "feeds/ar/changes.jsonl").read_text("utf-8").splitlines()]
+    title = [(a["type"], a.get("collection")) for a in lines if a["item_id"] == "muqtabas"]
+    assert title == [("Create", True), ("Update", True)]
+    last = [a for a in lines if a["item_id"] == "muqtabas"][-1]
+    assert activity(last, "ar", "http://h")["object"] == {
+        "id": "http://h/items/muqtabas/collection.json", "type": "Collection"}
+
+
 def test_oai_pmh_says_what_is_part_of_what(journal):
     from publication.oai import OAI_DC, Repository
 
