@@ -84,6 +84,11 @@ def build_report(plan: dict | None, validation: dict, batch: dict | None, run_id
     containers_file = batch_work / "containers.json"  # titles and volumes (cadl.serials)
     containers = (json.loads(containers_file.read_text("utf-8"))
                   if containers_file.exists() else [])
+    for container in containers:  # a title or volume row: its package is the serials task's
+        for item in items:
+            if item["item_id"] == container["item_id"]:
+                item.update(bag=container.get("bag"), access=container.get("access"),
+                            version=container["version"], new_version=container["new"])
     quarantine_file = batch_work / "quarantine.json"  # the whole batch, when unreadable
     quarantine = (json.loads(quarantine_file.read_text("utf-8"))["quarantine"]
                   if quarantine_file.exists() else None)

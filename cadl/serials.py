@@ -183,8 +183,14 @@ def update_containers(plan: dict, settings: Settings) -> list[dict]:
                                     settings, created, deposit_bag, open_replica)
         published = _publish(cid, state, folder, version, fingerprint, batch.batch_id,
                              settings)
+        from preservation.deposit import version_prefix
+
+        access_uri = (open_storage(settings.access_url, settings).uri(f"items/{cid}")
+                      if published else None)
         results.append({"item_id": cid, "type": state.type, "version": version, "new": new,
-                        "children": [c.item_id for c in children], "published": published})
+                        "children": [c.item_id for c in children], "published": published,
+                        "bag": preservation.uri(version_prefix(cid, version) + cid),
+                        "access": access_uri})
         log.info("container %s: version %s (%s), %d children", cid, version,
                  "new" if new else "unchanged", len(children))
     _write(work / "containers.json", results)
