@@ -231,3 +231,33 @@ def test_hierarchy_errors_are_reported_per_row(tmp_path):
     assert any(i == "t-1" and "sequence" in m for i, m in messages)
     # t has a folder with pages but is a title (t-1 names it): that is an error too.
     assert any(i == "t" and "no pages of its own" in m for i, m in messages)
+
+
+def test_a_volume_mets_points_up_to_its_title_down_to_its_issues_and_reads_back():
+    import datetime as dt
+
+    from ingest.models import Ancestor, Item
+    from ingest.serials import order_key
+    from metadata.mods import build_mods
+    from metadata.serials import Child, ContainerState, build_container_mets, \
+        read_container_mets
+
+    volume = Item(item_id="dongfang-v1", row=3, languages=["zh-Hant"], title="東方雜誌 第一卷",
+                  parent="dongfang", volume="1", is_container=True, container_type="volume")
+    issues = [Child("dongfang-v1-10", "issue", "第十期", volume="1", issue="10"),
+              Child("dongfang-v1-02", "issue", "第二期", volume="1", issue="2")]
+    state = ContainerState("dongfang-v1", "volume", volume.title, build_mods(volume, "b"),
+                           parent="dongfang", children=sorted(issues, key=order_key))
+    data = build_container_mets(state, Ancestor(item_id="dongfang", type="periodical",
+                                                title="東方雜誌"), [], "b",
+                                dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    assert validate_mets(data) == []
+    root = etree.fromstring(data)
+    (top,) = root.findall("mets:structMap/mets:div", NS)
+    assert (top.get("TYPE"), top.find("mets:mptr", NS).get(HREF)) == (
+        "periodical", "../dongfang/mets.xml")
+    back = read_container_mets(data)
+    assert (back.item_id, back.type, back.parent) == ("dongfang-v1", "volume", "dongfang")
+    assert [(c.item_id, c.issue) for c in back.children] == [
+        ("dongfang-v1-02", "2"), ("dongfang-v1-10", "10")]  # 2 before 10: numbers, not text
+    assert back.mods.find("mods:physicalDescription", NS) is None  # no pages of its own
