@@ -25,6 +25,11 @@ def _label(title: str, numbering: str = "") -> dict[str, list[str]]:
     return {"none": [text]}
 
 
+def part_of(parent_id: str, base_url: str) -> list[dict]:
+    """The IIIF `partOf` of a child of `parent_id`: its title's or volume's Collection."""
+    return [{"id": join_url(base_url, f"items/{parent_id}/{COLLECTION}"), "type": "Collection"}]
+
+
 def build_collection(state, children: list, entries: dict[str, dict], base_url: str) -> dict:
     """The IIIF Collection of a title or volume (`state`: metadata.serials.ContainerState),
     listing the published `children` (in the order given) as Manifests, or as Collections for
@@ -54,6 +59,5 @@ def build_collection(state, children: list, entries: dict[str, dict], base_url: 
         "items": items,
     }
     if state.parent:
-        collection["partOf"] = [{"id": join_url(base_url, f"items/{state.parent}/{COLLECTION}"),
-                                 "type": "Collection"}]
+        collection["partOf"] = part_of(state.parent, base_url)
     return collection

@@ -88,6 +88,10 @@ def add_portal_files(item: Item, entry: dict, pages: list[dict], scratch: Path,
     entry.update(base_url=base, display_px=settings.display_px, manifest=MANIFEST)
     entry["search"] = {portal: f"search/{portal}.json" for portal in portals}
     manifest = build_manifest(item, entry, base)
+    if item.parent:  # issue 18: an issue or volume is part of its title's IIIF Collection
+        from publication.collections import part_of
+
+        manifest["partOf"] = part_of(item.parent, base)
     files.append((_write_json(scratch / MANIFEST, manifest), MANIFEST))
     for portal in portals:
         doc = search_document(item, entry, portal, texts, base)

@@ -117,7 +117,7 @@ def test_each_issue_points_up_to_its_title(journal):
 
 
 def test_one_iiif_collection_lists_the_issues_in_order(journal):
-    from iiif_prezi3 import Collection
+    from iiif_prezi3 import Collection, Manifest
 
     data = json.loads((journal["access"] / "items/muqtabas/collection.json").read_text())
     Collection(**data)  # raises on anything the Presentation 3 model rejects
@@ -130,6 +130,9 @@ def test_one_iiif_collection_lists_the_issues_in_order(journal):
     for item in data["items"]:
         path = journal["access"] / item["id"].split("8800/", 1)[1]
         assert path.is_file()
+        issue = json.loads(path.read_text("utf-8"))
+        assert issue["partOf"] == [{"id": data["id"], "type": "Collection"}]
+        Manifest(**issue)
 
 
 def test_catalogue_holds_the_title_as_a_collection_and_the_issues_as_its_parts(journal):
