@@ -358,6 +358,8 @@ def catalogue(settings: Settings | None = None) -> str:
 def serials(plan: dict, settings: Settings | None = None) -> list[dict]:
     """Write, preserve (a new version when changed) and publish the METS and IIIF Collection of
     every title and volume the batch touched (cadl.serials); [] for a batch without any."""
+    if not plan:  # validate failed: nothing was planned, so no title to update
+        return []
     settings = settings or get_settings()
     batch_json = Path(settings.work_dir) / plan["batch_id"] / "batch.json"
     if not batch_json.exists() or not any(
