@@ -255,3 +255,12 @@ def test_a_records_file_that_is_a_symlink_is_refused_not_followed(tmp_path):
     assert {e.item_id for e in report.errors if e.item_id} == {"ar-muqtabas-1906",
                                                                 "zh-nahan-1923"}
     assert all(i.catalogue_record is None for i in report.batch.items)
+
+
+def test_an_sru_diagnostic_is_an_item_error_with_the_servers_reason(tmp_path, zebra):
+    batch = make_batch(tmp_path, ROWS[:1], header=HEADER)
+    report = _validated(batch, _settings(tmp_path, catalogue_sru_url_ar=zebra.url,
+                                         catalogue_sru_index="no.such.index"))
+    (error,) = report.errors
+    assert error.item_id == "ar-muqtabas-1906" and MARC21_ARABIC_ID in error.message
+    assert zebra.url in error.message and "not found" not in error.message
