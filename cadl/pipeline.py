@@ -82,7 +82,11 @@ def _sha512(path: Path) -> str:
 
 def fingerprint(item: Item, profile: dict) -> str:
     """A digest of everything a package is made from; equal fingerprints mean equal content."""
-    basis = {"item": item.model_dump(mode="json", exclude={"row"}), "profile": profile}
+    # Where a catalogue record was fetched (records.xml, an SRU URL) is not content: the same
+    # record from another place gives the same package.
+    basis = {"item": item.model_dump(mode="json", exclude={"row": True,
+                                                           "catalogue_record": {"source"}}),
+             "profile": profile}
     for page in basis["item"]["pages"]:
         page.pop("path")  # where the batch was mounted is not content
     return hashlib.sha512(json.dumps(basis, sort_keys=True).encode()).hexdigest()

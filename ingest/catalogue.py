@@ -86,6 +86,10 @@ def _from_pymarc(record, source: str, declared: str | None) -> CatalogueRecord:
     if not control:
         raise RecordUnreadable(f"{source}: a record has no control number (field 001)")
     leader = str(record.leader)
+    if len(leader) == 24:
+        # Record length (0-4) and base address of data (12-16) describe the ISO 2709 bytes, not
+        # the record: zeroed, the same record reads the same from MARCXML, ISO 2709 or SRU.
+        leader = "00000" + leader[5:12] + "00000" + leader[17:]
     return CatalogueRecord(control_number=control.strip(), format=declared or
                            detect_format(fields, leader), source=source, leader=leader,
                            fields=fields)

@@ -264,3 +264,18 @@ def test_an_sru_diagnostic_is_an_item_error_with_the_servers_reason(tmp_path, ze
     (error,) = report.errors
     assert error.item_id == "ar-muqtabas-1906" and MARC21_ARABIC_ID in error.message
     assert zebra.url in error.message and "not found" not in error.message
+
+
+def test_the_same_record_from_another_place_gives_the_same_fingerprint(tmp_path):
+    from cadl.pipeline import fingerprint
+
+    prints = []
+    for name, data in (("records.xml", collection(MARC21_ARABIC)),
+                       ("records.mrc", to_iso2709(MARC21_ARABIC))):
+        batch = make_batch(tmp_path / name, ROWS[:1], header=HEADER)
+        (batch / name).write_bytes(data)
+        (item,) = _validated(batch, _settings(tmp_path)).batch.items
+        assert item.catalogue_record.source == name
+        item.pages = []  # the two batches' page files are equal, their paths are not
+        prints.append(fingerprint(item, {}))
+    assert prints[0] == prints[1]
