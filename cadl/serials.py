@@ -38,7 +38,7 @@ def preserved_container(preservation, item_id: str):
 
     Raises ValueError when that version is not a container (an issue named as a parent)."""
     from metadata.serials import read_container_mets
-    from preservation.deposit import latest_version
+    from preservation.versions import latest_version
 
     marker = latest_version(preservation, item_id)
     if marker is None:
@@ -115,10 +115,12 @@ def update_containers(plan: dict, settings: Settings) -> list[dict]:
     from ingest.serials import order_key
     from metadata.agents import load_partners, software_agent
     from metadata.mods import build_mods
-    from metadata.serials import ContainerState, build_container_mets
+    from metadata.container_mets import build_container_mets
+    from metadata.serials import ContainerState
     from metadata.validate import assert_valid_mets
-    from preservation.deposit import deposit_bag, latest_version
-    from preservation.storage import open_replica, open_storage
+    from preservation.deposit import deposit_bag
+    from preservation.versions import latest_version
+    from preservation.backends import open_replica, open_storage
 
     work = Path(settings.work_dir) / plan["batch_id"]
     batch = Batch.model_validate(json.loads((work / "batch.json").read_text("utf-8")))
@@ -183,7 +185,7 @@ def update_containers(plan: dict, settings: Settings) -> list[dict]:
                                     settings, created, deposit_bag, open_replica)
         published = _publish(cid, state, folder, version, fingerprint, batch.batch_id,
                              settings)
-        from preservation.deposit import version_prefix
+        from preservation.versions import version_prefix
 
         access_uri = (open_storage(settings.access_url, settings).uri(f"items/{cid}")
                       if published else None)
@@ -229,7 +231,7 @@ def _deposit(cid, state, batch, folder, fingerprint, preservation, settings, cre
 
 def _publish(cid, state, folder, version, fingerprint, batch_id, settings) -> bool:
     """Publish the container when at least one of its children is published."""
-    from preservation.storage import open_storage
+    from preservation.backends import open_storage
     from publication.collections import build_collection
     from publication.portal_files import base_url
     from publication.publish import publish_item, withdraw_item

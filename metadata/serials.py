@@ -4,7 +4,7 @@ An issue (or a volume of a multi-volume work) is its own package. Its MODS says 
 of (`relatedItem type="host"` with the numbering in `part/detail`), and its logical structMap
 nests its own div in the divs of its title and volume, each holding an `mptr` to that level's
 METS, as the DFG viewer expects of a journal issue. The title and volume levels get a METS of
-their own (`build_container_mets`): their MODS, and a logical structMap (`periodical` →
+their own (`metadata.container_mets`): their MODS, and a logical structMap (`periodical` →
 `volume` → `issue`, the DFG structure types) whose child divs point down with `mptr`s and carry
 a small MODS each (title, numbering, order), so that a later batch can read the list back
 (`read_container_mets`) and add its issues without touching the packages of the earlier ones.
@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from lxml import etree
 from lxml.builder import ElementMaker
 
 from ingest.models import Ancestor, Item
-from kernel.namespaces import METS, MODS, NSMAP, XLINK, XSI, schema_location
-from metadata.text import iso_utc, nfc
+from kernel.namespaces import METS, MODS, NSMAP, XLINK
+from metadata.text import nfc
 
 E = ElementMaker(namespace=METS, nsmap=NSMAP)
 M = ElementMaker(namespace=MODS, nsmap=NSMAP)
@@ -142,38 +141,6 @@ def _child_mods(child: Child) -> etree._Element:
 
 def _dmd_id(item_id: str) -> str:
     return f"DMD_{item_id}"
-
-
-def build_container_mets(state: ContainerState, parent: Ancestor | None, agents, batch_id: str,
-                         created: datetime) -> bytes:
-    """The METS of a title or volume: its MODS, one small MODS per child, and the logical
-    structMap from it down to its children (and, for a volume, up to its title)."""
-    from metadata.mets import _agent, _md_wrap  # one way of writing agents and wrapped records
-
-    dmd = [E.dmdSec(_md_wrap("MODS", state.mods), ID="DMD_MODS")]
-    divs = []
-    for order, child in enumerate(state.children, start=1):
-        dmd.append(E.dmdSec(_md_wrap("MODS", _child_mods(child)), ID=_dmd_id(child.item_id)))
-        divs.append(E.div(_mptr(child.item_id), ID=f"LOG_{child.item_id}", TYPE=child.type,
-                          ORDER=str(order), LABEL=nfc(child.title or child.item_id),
-                          ORDERLABEL=numbering_label(child.volume, child.issue, child.part)
-                          or str(order), DMDID=_dmd_id(child.item_id),
-                          CONTENTIDS=child.item_id))
-    own = E.div(*divs, ID="LOG", TYPE=state.type, LABEL=nfc(state.title), DMDID="DMD_MODS")
-    top = own
-    if parent is not None:
-        top = E.div(_mptr(parent.item_id), own, ID=f"LOG_{parent.item_id}", TYPE=parent.type,
-                    LABEL=nfc(parent.title or parent.item_id))
-    root = E.mets(
-        E.metsHdr(*[_agent(a) for a in agents], E.altRecordID(batch_id, TYPE="batch"),
-                  CREATEDATE=iso_utc(created)),
-        *dmd,
-        E.structMap(top, TYPE="LOGICAL"),
-        OBJID=state.item_id, LABEL=nfc(state.title), TYPE=state.type,
-    )
-    root.set(f"{{{XSI}}}schemaLocation", schema_location(METS, MODS))
-    etree.cleanup_namespaces(root, top_nsmap=NSMAP)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 def read_container_mets(data: bytes) -> ContainerState:

@@ -13,8 +13,8 @@ from cadl import pipeline
 from kernel.namespaces import METS, MODS, XLINK
 from kernel.settings import Settings
 from metadata.validate import validate_mets
-from preservation.deposit import list_versions, latest_version
-from preservation.storage import open_storage
+from preservation.versions import latest_version, list_versions
+from preservation.backends import open_storage
 
 NS = {"mets": METS, "mods": MODS, "xlink": XLINK}
 HREF = f"{{{XLINK}}}href"
@@ -242,8 +242,8 @@ def test_a_volume_mets_points_up_to_its_title_down_to_its_issues_and_reads_back(
     from ingest.models import Ancestor, Item
     from ingest.serials import order_key
     from metadata.mods import build_mods
-    from metadata.serials import Child, ContainerState, build_container_mets, \
-        read_container_mets
+    from metadata.container_mets import build_container_mets
+    from metadata.serials import Child, ContainerState, read_container_mets
 
     volume = Item(item_id="dongfang-v1", row=3, languages=["zh-Hant"], title="東方雜誌 第一卷",
                   parent="dongfang", volume="1", is_container=True, container_type="volume")
