@@ -50,7 +50,7 @@ def _cmd_validate(args) -> int:
     batch_dir = Path(args.batch_dir)
     if not batch_dir.is_dir():
         raise UsageError(f"{batch_dir} is not a folder")
-    from cadl.pipeline import describe_from_records
+    from cadl.records import describe_from_records
 
     report = describe_from_records(validate_batch(batch_dir))
     if args.json:

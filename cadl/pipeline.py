@@ -28,6 +28,7 @@ from kernel.ids import check_id
 from kernel.paths import inside
 from kernel.settings import Settings, get_settings
 from ingest.models import Batch, Item, ValidationReport, where
+from cadl.records import describe_from_records  # noqa: F401 - also cadl.cli's entry
 from cadl.stages import (
     Unit,
     deposit,
@@ -251,37 +252,6 @@ def _validate_batch_or_bag(path: Path, batch_work: Path, settings: Settings) -> 
     for warning in bag_report.warnings:
         report.add("warning", "", f"partner bag: {warning}")
     return describe_from_records(report)
-
-
-def describe_from_records(report: ValidationReport) -> ValidationReport:
-    """Fill each item's empty description cells from its catalogue record (issue 18).
-
-    Ingest found and read the records; mapping them is metadata's (metadata.catalogue), so it
-    runs here, between the two. A record that cannot be mapped, or gives no title, is an error
-    of its item, which is then quarantined like any invalid item.
-    """
-    from ingest.manifest import MANIFEST
-    from metadata.catalogue import apply_record
-
-    for item in report.batch.items if report.batch else []:
-        if item.catalogue_record is None:
-            continue
-        try:
-            apply_record(item)
-        except Exception as exc:  # noqa: BLE001 - any mapping failure is this item's problem
-            report.add("error", MANIFEST, f"catalogue record {item.record!r} cannot be mapped "
-                       f"to MODS: {type(exc).__name__}: {exc}", row=item.row,
-                       item_id=item.item_id)
-            continue
-        if not item.title:
-            report.add("error", MANIFEST, f"catalogue record {item.record!r} has no title "
-                       "(MARC 21 245, UNIMARC 200): fill the title column", row=item.row,
-                       item_id=item.item_id)
-    if report.batch:
-        from ingest.serials import refresh_ancestor_titles
-
-        refresh_ancestor_titles(report.batch.items)
-    return report
 
 
 def _summary(report: ValidationReport) -> str:

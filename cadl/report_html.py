@@ -9,6 +9,9 @@ it opens from a mail attachment or a USB stick and never makes a network request
 Fields written by other stages are rendered when present, so their data shows up without a
 change here: item `quarantine` (location and reason), page `flags` (e.g. "low_confidence",
 "script_mismatch", "empty_page"), page `held`, item statuses such as "held" or "quarantined".
+
+Over 400 lines because the view also shows, per item, the catalogue record and each field's
+source and the serial hierarchy (issue 18), which read the same item data as the rest.
 """
 
 import base64

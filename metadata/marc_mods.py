@@ -12,9 +12,7 @@ Vernacular and romanized forms of a field become MODS `altRepGroup` pairs, each 
 `script` (ISO 15924) and, for the romanized one, `transliteration`: in MARC 21 a field and its
 linked 880 (subfield $6), in UNIMARC fields of one tag sharing a $6 link with their script in
 $7, and in CNMARC the pinyin the National Library of China keeps in $9 (and $A) of 200 and 7XX.
-
-The UNIMARC half is `metadata.unimarc_mods`, which shares this module's helpers.
-"""
+The UNIMARC half is `metadata.unimarc_mods`, which shares this module's helpers."""
 
 from __future__ import annotations
 
@@ -166,8 +164,7 @@ def _emit(desc: RecordDescription, group: str, variants: list[Variant], build, l
             del element.attrib["usage"]  # one primary: the field itself, not its alternates
         if paired or variant.script != "Latn":
             _mark(element, variant, lang, label if paired else None, item)
-        # An unpaired field in Latin script is in the language of cataloguing (an LCSH
-        # heading, an English note), not the book's: it gets no language attributes.
+        # An unpaired Latin field (LCSH heading, English note) gets no language attributes.
         desc.add(group, element)
 
 
@@ -304,7 +301,7 @@ MARC21_NOTES = {"500": ("note", None), "504": ("note", "bibliography"),
 
 
 def marc21_description(record: CatalogueRecord, item: Item) -> RecordDescription:
-    """The MARC 21 record as MODS, by the Library of Congress mapping (docs/catalogue-records.md)."""
+    """The MARC 21 record as MODS, by the LoC mapping (docs/catalogue-records.md)."""
     desc = RecordDescription(record.control_number, "marc21", record.source)
     f008 = next((f.data for f in record.get("008") if f.data), "") or ""
     lang = f008[35:38].strip() if len(f008) >= 38 and f008[35:38].strip() else None
@@ -313,8 +310,7 @@ def marc21_description(record: CatalogueRecord, item: Item) -> RecordDescription
         desc.languages += [v for v in f.values("a") if v not in desc.languages]
     lang = lang or (desc.languages[0] if desc.languages else None)
     lang = _lang_code(lang, item)
-    f003 = next((f.data for f in record.get("003") if f.data), None)
-    desc.record_identifier_source = f003
+    desc.record_identifier_source = next((f.data for f in record.get("003") if f.data), None)
     if f040 := record.get("040"):
         desc.description_standard = f040[0].first("e")
     origins: list[etree._Element] = []
@@ -330,9 +326,7 @@ def marc21_description(record: CatalogueRecord, item: Item) -> RecordDescription
         elif tag == "653":
             _emit(desc, "subjects", variants, lambda f: M.subject(
                 *[M.topic(clean(v)) for v in f.values("a")]), lang, item, label)
-        elif tag == "245" or tag in MARC21_NOTES:
-            pass
-        if tag == "245" and any(v.field.first("c") for v in variants):
+        if tag == "245" and any(v.field.first("c") for v in variants):  # 245 $c
             _emit(desc, "notes", variants, lambda f: M.note(_join(f, "c"),
                   type="statement of responsibility") if f.first("c") else None,
                   lang, item, label)
@@ -357,7 +351,7 @@ def marc21_description(record: CatalogueRecord, item: Item) -> RecordDescription
                 desc.add("identifier", M.identifier(clean(v), type=kind))
             for v in f.values("z"):
                 desc.add("identifier", M.identifier(clean(v), type=kind, invalid="yes"))
-    for f in record.get("050"):
+    for f in record.get("050"):  # LC and Dewey classification
         desc.add("classification", M.classification(_join(f, "ab"), authority="lcc"))
     for f in record.get("082"):
         attrs = {"edition": f.first("2")} if f.first("2") else {}

@@ -11,6 +11,10 @@ Reading direction: MODS has no element for it. We record it as
 `physicalDescription/note[@type="reading direction"]` holding the code the manifest uses ("rtl",
 "ltr" or "ttb"): `physicalDescription` describes the physical book, `note/@type` is free text in
 MODS 3.8, so the record stays schema-valid and the value is machine-readable.
+
+Over 400 lines because the hook by which a catalogue record replaces the manifest's description
+group by group (issue 18, `metadata.catalogue`) has to sit in `build_mods` beside the groups it
+replaces; the record mappings themselves live in `metadata.marc_mods` and `unimarc_mods`.
 """
 
 import re
@@ -26,6 +30,8 @@ from kernel.namespaces import CADL, MODS, NSMAP, XLINK, XML, schema_location
 from kernel.scripts import (HAN, HANS, HANT, StringLanguage, detect_script, other_chinese_form,
                             string_language)
 from metadata.rights import rights_text, rights_uri
+from metadata.catalogue import record_elements
+from metadata.serials import host_related_item
 from metadata.text import nfc
 
 M = ElementMaker(namespace=MODS, nsmap=NSMAP)
@@ -362,15 +368,6 @@ def _type_of_resource(item: Item) -> etree._Element:
     return M.typeOfResource("text")
 
 
-def _host(item: Item) -> etree._Element | None:
-    """relatedItem type="host" of an issue or volume (issue 18, metadata.serials)."""
-    if not item.parent:
-        return None
-    from metadata.serials import host_related_item
-
-    return host_related_item(item)
-
-
 def build_mods(item: Item, batch_id: str, record_source: str | None = None,
                created: datetime | None = None, captured: date | None = None) -> etree._Element:
     """The `mods:mods` record of `item`, from batch `batch_id`.
@@ -389,8 +386,6 @@ def build_mods(item: Item, batch_id: str, record_source: str | None = None,
     main_script = _language(primary, item).script
     # Issue 18: a catalogue record describes the item where the manifest left cells empty
     # (metadata.catalogue); without one, every group comes from the manifest row.
-    from metadata.catalogue import record_elements
-
     record = record_elements(item) or {}
 
     def part(group: str, manifest: list) -> list:
@@ -416,7 +411,7 @@ def build_mods(item: Item, batch_id: str, record_source: str | None = None,
         *part("identifier", identifiers[:-1]),
         identifiers[-1],  # the item id, always
         _location(item),
-        _host(item),
+        host_related_item(item),  # issue 18: an issue's title and numbering
         *_access_conditions(item),
         *_extension(item),
         _record_info(item, batch_id, record_source, created),
