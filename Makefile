@@ -14,7 +14,7 @@ CONSTRAINTS := config/constraints-$(PY_VERSION).txt
 APT_PACKAGES := tesseract-ocr tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert tesseract-ocr-eng tesseract-ocr-osd \
 	ghostscript qpdf poppler-utils fonts-noto-cjk fonts-noto-core libraqm0 libfribidi0 \
-	ca-certificates chromium chromium-driver
+	ca-certificates chromium chromium-driver postgresql
 
 LANDING := var/landing
 SAMPLE := $(LANDING)/sample-batch-001
@@ -22,7 +22,7 @@ SAMPLE := $(LANDING)/sample-batch-001
 # invalid IIIF and publication refuses them).
 DEMO_BASE_URL := http://127.0.0.1:8800
 
-DISTRIBUTED_APT_PACKAGES := postgresql redis-server
+DISTRIBUTED_APT_PACKAGES := redis-server
 
 .PHONY: demo test test-distributed system-deps venv viewers constraints clean
 
@@ -71,6 +71,7 @@ demo: venv
 	@echo "Access packages:      var/access/items/"
 	@echo "Catalogue:            var/access/catalogue.json"
 	@echo "Report:               var/reports/sample-batch-001/report.html (and report.txt, report.json)"
+	@$(BIN)/cadl up | sed 's/^/  /'
 
 # IIIF viewers the tests open our manifests in (Mirador), from the npm registry, pinned by
 # tests/viewers/package-lock.json; node_modules stays out of git.

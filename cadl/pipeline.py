@@ -361,3 +361,42 @@ def release(batch_dir: str, run_id: str, requested: bool = False,
     if report_data.get("run_id") != run_id:
         return {"decision": "kept", "reason": f"no report of run {run_id} for {path.name}"}
     return release_batch(path, report_data, settings, now())
+
+
+def run_report_path(batch_id: str, run_id: str, settings: Settings | None = None) -> Path:
+    """Where the report of one run of a batch is kept (`report.json` beside it is the latest)."""
+    import re
+
+    settings = settings or get_settings()
+    return inside(settings.reports_dir, check_id(batch_id, "batch_id"), "runs",
+                  re.sub(r"[^A-Za-z0-9._-]", "_", run_id), "report.json")
+
+
+def outcome(batch_dir: str, run_id: str, validate_state: str | None,
+            settings: Settings | None = None) -> dict:
+    """Decide the run's state: what the DAG's last task calls (Airflow takes a run's state from
+    its leaf tasks, and the tasks before it run whatever happened, so they cannot decide it).
+
+    Raises PipelineError when `validate` did not succeed (invalid or unready batch, or a crash)
+    and ItemsFailed when any item of this run's report ended `failed`. Quarantined items are a
+    correct outcome: a run whose items all ended published, preserved, held or quarantined
+    succeeds. Returns the report's summary.
+    """
+    from kernel.errors import PipelineError
+
+    settings = settings or get_settings()
+    path = Path(batch_dir).absolute()
+    report_path = run_report_path(path.name, run_id, settings)
+    if validate_state != "success":
+        where_ = f"; the batch report is {report_path}" if report_path.exists() else ""
+        raise PipelineError(f"validate ended {validate_state or 'without a state'} for batch "
+                            f"{path}: nothing was processed (see the validate task's log{where_})")
+    if not report_path.exists():
+        raise PipelineError(f"run {run_id} of batch {path.name} wrote no report ({report_path}); "
+                            "see the report task's log")
+    summary = read_json(report_path)["summary"]
+    if summary.get("failed"):
+        raise ItemsFailed(f"{summary['failed']} item(s) of batch {path.name} failed; the report "
+                          f"says where each stopped: {report_path.with_suffix('.txt')}")
+    log.info("run %s of batch %s succeeded: %s", run_id, path.name, summary)
+    return summary

@@ -101,7 +101,7 @@ def run_pipeline(batch: Path, work: Path) -> dict:
     ensure_db(airflow_env(env))
     start = time.monotonic()
     with open(work / "cadl-run.log", "wb") as log:
-        proc = subprocess.Popen([str(BIN / "cadl"), "run", str(batch), "--json"], env=env,
+        proc = subprocess.Popen([str(BIN / "cadl"), "run", str(batch), "--json", "--dags-test"], env=env,
                                 stdout=subprocess.PIPE, stderr=log)
         sampler = RssSampler(proc.pid)
         sampler.start()

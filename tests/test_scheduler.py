@@ -1,0 +1,141 @@
+"""`cadl run` on Airflow's own scheduler: the embedded Airflow (api-server, scheduler,
+dag-processor, triggerer; LocalExecutor) started once for the session by `embedded_airflow`.
+
+Run states are read from Airflow's REST API, as the UI shows them: a run with a quarantined item
+succeeds, a run with a failed item or a failed `validate` fails. The client is only a client:
+killed mid-batch, the batch finishes and `cadl status` reports it; two `cadl run` of the same
+batch at once make one run.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from batchmaker import make_batch, page_bytes
+
+BIN = Path(sys.executable).parent
+ROWS = [{"item_id": "{p}-ar", "languages": "ar", "title": "كتاب تجريبي", "rights": "open",
+         "reading_direction": "rtl"},
+        {"item_id": "{p}-zh", "languages": "zh-Hans", "title": "测试书", "rights": "open",
+         "reading_direction": "ltr"}]
+
+
+def _rows(prefix: str) -> list[dict]:
+    return [{**r, "item_id": r["item_id"].format(p=prefix)} for r in ROWS]
+
+
+def _cadl(env, *args, timeout=900) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "cadl"), *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _api_state(embedded_airflow, run_id: str) -> str:
+    from cadl.airflow_api import Api
+
+    return Api(embedded_airflow["embedded"]).run("ingest_batch", run_id)["state"]
+
+
+def test_a_run_with_a_quarantined_item_is_a_success_in_airflow(embedded_airflow):
+    base, env = embedded_airflow["base"], embedded_airflow["env"]
+    rows = _rows("q") + [{"item_id": "q-bad", "languages": "ar", "title": "تالف",
+                          "rights": "open", "reading_direction": "rtl"}]
+    tif = page_bytes("TIFF")
+    batch = make_batch(base / "landing", rows, batch_id="sched-quarantine",
+                       pages={"q-bad": {"0001.tif": tif[: len(tif) // 3]}})
+    (batch / "READY").touch()
+    proc = _cadl(env, "run", str(batch), "--json")
+    out = json.loads(proc.stdout)
+    assert out["state"] == "success", proc.stderr[-3000:]
+    assert out["run_id"] == "cadl__sched-quarantine__1"
+    assert {i["item_id"]: i["status"] for i in out["items"]} == {
+        "q-ar": "published", "q-zh": "published", "q-bad": "quarantined"}
+    assert _api_state(embedded_airflow, out["run_id"]) == "success"
+    # Nothing of Airflow's own logging reaches the client's output.
+    assert "airflow." not in proc.stderr and "INFO" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_run_with_a_failed_item_fails_in_airflow(embedded_airflow):
+    base, env = embedded_airflow["base"], embedded_airflow["env"]
+    batch = make_batch(base / "landing", _rows("f"), batch_id="sched-failed")
+    (batch / "READY").touch()
+    # A file where the item's first version folder must go: its deposit fails for good, the
+    # other item's does not.
+    blocked = base / "preservation" / "items" / "f-zh" / "v0001"
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a folder")
+    proc = _cadl(env, "run", str(batch), "--json")
+    assert proc.returncode == 1
+    out = json.loads(proc.stdout)
+    assert out["state"] == "failed", proc.stderr[-3000:]
+    assert {i["item_id"]: i["status"] for i in out["items"]} == {
+        "f-ar": "published", "f-zh": "failed"}
+    assert "f-zh FAILED" in proc.stderr  # reported while it happened
+    assert _api_state(embedded_airflow, out["run_id"]) == "failed"
+
+
+def test_a_batch_whose_manifest_cannot_be_read_fails_with_its_problems(embedded_airflow):
+    base, env = embedded_airflow["base"], embedded_airflow["env"]
+    batch = base / "landing" / "sched-unreadable"
+    batch.mkdir(parents=True)
+    (batch / "manifest.csv").write_bytes(b"\xff\xfe\x00garbage")
+    (batch / "READY").touch()
+    proc = _cadl(env, "run", str(batch), "--json")
+    assert proc.returncode == 1
+    out = json.loads(proc.stdout)
+    assert out["state"] == "failed"
+    assert out["problems"] and any("manifest" in (p.get("file") or "") + p["message"]
+                                   for p in out["problems"]), out["problems"]
+    assert _api_state(embedded_airflow, out["run_id"]) == "failed"
+
+
+def test_clients_killed_mid_batch_leave_one_run_that_finishes(embedded_airflow):
+    base, env = embedded_airflow["base"], embedded_airflow["env"]
+    batch = make_batch(base / "landing", _rows("k"), batch_id="sched-killed")
+    (batch / "READY").touch()
+    logs = [open(base / f"client{i}.log", "w+") for i in (1, 2)]
+    clients = [subprocess.Popen([str(BIN / "cadl"), "run", str(batch)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+               for log in logs]
+    try:
+        deadline = time.monotonic() + 300
+        while not all("run cadl__sched-killed__" in Path(log.name).read_text()
+                      for log in logs):
+            assert all(c.poll() is None for c in clients), [Path(g.name).read_text()
+                                                            for g in logs]
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        for client in clients:
+            os.killpg(client.pid, signal.SIGKILL)
+            client.wait()
+    finally:
+        for client in clients:
+            if client.poll() is None:
+                os.killpg(client.pid, signal.SIGKILL)
+                client.wait()
+    texts = [Path(log.name).read_text() for log in logs]
+    assert sum("started run cadl__sched-killed__1" in t for t in texts) == 1, texts
+    assert sum("attached to run cadl__sched-killed__1" in t for t in texts) == 1, texts
+
+    status = json.loads(_cadl(env, "status", "sched-killed", "--json").stdout)
+    assert status["run_id"] == "cadl__sched-killed__1"
+    assert status["state"] in ("queued", "running")  # the clients are gone, the run is not
+
+    proc = _cadl(env, "status", "sched-killed", "--follow", "--json")
+    out = json.loads(proc.stdout)
+    assert (out["run_id"], out["state"]) == ("cadl__sched-killed__1", "success")
+    status = json.loads(_cadl(env, "status", "cadl__sched-killed__1", "--json").stdout)
+    assert status["state"] == "success"
+    assert status["items"] == {"published": 2}
+    assert status["report_json"].endswith("report.json")
+
+    from cadl.airflow_api import Api
+    from cadl.runs import batch_runs
+
+    runs = batch_runs(Api(embedded_airflow["embedded"]), "sched-killed")
+    assert [r["dag_run_id"] for r in runs] == ["cadl__sched-killed__1"]
