@@ -83,7 +83,9 @@ def embedded_airflow(tmp_path_factory):
                CADL_PRESERVATION_URL=(base / "preservation").as_uri(),
                CADL_ACCESS_URL=(base / "access").as_uri(),
                # Generated pages are blank: the OCR review hold would keep every item back.
-               CADL_OCR_HOLD_FOR_REVIEW="false")
+               CADL_OCR_HOLD_FOR_REVIEW="false",
+               # One item per work unit, so a batch makes several OCR tasks for the pool.
+               CADL_UNIT_PAGES="2")
     try:
         embedded = ensure_running(env)
         yield {"base": base, "env": env, "embedded": embedded}

@@ -139,3 +139,59 @@ def test_clients_killed_mid_batch_leave_one_run_that_finishes(embedded_airflow):
 
     runs = batch_runs(Api(embedded_airflow["embedded"]), "sched-killed")
     assert [r["dag_run_id"] for r in runs] == ["cadl__sched-killed__1"]
+
+
+def _tesseracts_in_session(sid: int) -> int:
+    """How many tesseract processes run now in session `sid` (the embedded scheduler's)."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if name == "tesseract" and int(rest.split()[3]) == sid:
+            count += 1
+    return count
+
+
+def test_the_ocr_pool_bounds_tesseract_processes_to_its_slots(embedded_airflow):
+    """Two OCR units (one item each) whose tasks each start `ocr_processes()` tesseracts and
+    take as many of the pool's slots: they never run side by side, and no more tesseract
+    processes than the pool has slots run at once."""
+    import threading
+
+    from cadl.airflow_api import Api
+
+    base, env = embedded_airflow["base"], embedded_airflow["env"]
+    pages = {f"p-{k}": {f"{n:04d}.png": page_bytes(size=(600, 800)) for n in range(1, 5)}
+             for k in ("ar", "zh")}
+    batch = make_batch(base / "landing", _rows("p"), batch_id="sched-pool", pages=pages)
+    (batch / "READY").touch()
+    api = Api(embedded_airflow["embedded"])
+    slots = next(p["slots"] for p in api.request("GET", "/pools").json()["pools"]
+                 if p["name"] == "ocr")
+    sid = embedded_airflow["embedded"].pids["scheduler"]
+    peak, done = [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tesseracts_in_session(sid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        out = json.loads(_cadl(env, "run", str(batch), "--json").stdout)
+    finally:
+        done.set()
+        sampler.join()
+    assert out["state"] == "success"
+    ocr = [t for t in api.task_instances("ingest_batch", out["run_id"]) if t["task_id"] == "ocr"]
+    assert len(ocr) == 2 and all(t["pool"] == "ocr" for t in ocr)
+    assert all(t["pool_slots"] == slots for t in ocr)  # one OCR task fills the pool
+    first, second = sorted(ocr, key=lambda t: t["start_date"])
+    assert first["end_date"] <= second["start_date"], ocr  # so they never overlapped
+    assert 1 <= peak[0] <= slots, (peak[0], slots)
