@@ -134,11 +134,16 @@ def snapshot(api, run_id: str, settings: Settings | None = None) -> Snapshot:
     tis = api.task_instances(DAG_ID, run_id)
     active = [t for t in tis if t["state"] in ("running", "queued", "scheduled",
                                               "up_for_retry", "deferred")]
+    def stage_of(ti: dict) -> str:
+        return ti["task_id"].split(".")[-1]  # "unit.ocr": the ocr stage of a work unit
+
     if active:
-        stage = max(active, key=lambda t: STAGE_ORDER.index(t["task_id"])
-                    if t["task_id"] in STAGE_ORDER else 0)["task_id"]
-        mine = [t for t in tis if t["task_id"] == stage]
-        snap.stage = stage
+        stage = max((stage_of(t) for t in active),
+                    key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 0)
+        running = sorted({stage_of(t) for t in active}, key=lambda s: STAGE_ORDER.index(s)
+                         if s in STAGE_ORDER else 0)
+        mine = [t for t in tis if stage_of(t) == stage]
+        snap.stage = "+".join(running) if len(running) > 1 else stage
         if len(mine) > 1:
             done = sum(t["state"] in ("success", "failed", "skipped") for t in mine)
             snap.units = f" ({done}/{len(mine)} units)"

@@ -1,8 +1,8 @@
 """
 ### Ingest one scanner batch
 
-validate → OCR → describe → package → deposit → publish → catalogue → report → review → release
-→ outcome
+validate → per work unit (OCR → describe → package → deposit → publish) → catalogue → report →
+review → release → outcome
 
 Start it with the folder of a batch in the landing zone (it must hold `manifest.csv`, one
 folder per item and the `READY` marker). Each item runs through the stages on its own (mapped
@@ -164,9 +164,15 @@ def ingest_batch():
         states = ti.get_task_states(dag_id=ti.dag_id, task_ids=["validate"], run_ids=[run_id])
         return outcome(params["batch_dir"], run_id, states.get(run_id, {}).get("validate"))
 
+    # One mapped group per work unit: unit i's describe starts as soon as its own OCR is done,
+    # while the OCR of the next units goes on, so the stages after OCR overlap with it instead
+    # of all waiting for the last page of the batch.
+    @task_group(group_id="unit")
+    def unit_stages(unit: dict):
+        return publish(deposit(package(describe(ocr(unit)))))
+
     plan = validate()
-    described = describe.expand(unit=ocr.expand(unit=units(plan)))
-    published = publish.expand(unit=deposit.expand(unit=package.expand(unit=described)))
+    published = unit_stages.expand(unit=units(plan))
     reported = catalogue(published) >> report(plan)
     asks = held(plan)
     reported >> asks

@@ -20,9 +20,9 @@ def test_dag_folder_imports_without_errors():
 
 def test_ingest_batch_stages_in_order():
     dag = _bag().dags["ingest_batch"]
-    order = ["validate", "units", "ocr", "describe", "package", "deposit", "publish",
-             "catalogue", "report", "held", "review.ask", "review.decide", "review.apply",
-             "release", "outcome"]
+    order = ["validate", "units", "unit.ocr", "unit.describe", "unit.package", "unit.deposit",
+             "unit.publish", "catalogue", "report", "held", "review.ask", "review.decide",
+             "review.apply", "release", "outcome"]
     assert {t.task_id for t in dag.tasks} == set(order)
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
@@ -42,7 +42,7 @@ def test_every_task_has_an_execution_timeout_and_ocr_takes_a_slot_per_process():
     dag = _bag().dags["ingest_batch"]
     for task in dag.tasks:
         assert task.execution_timeout is not None, task.task_id
-    ocr = dag.get_task("ocr")
+    ocr = dag.get_task("unit.ocr")
     assert ocr.pool == "ocr"
     assert ocr.pool_slots == min(ocr_processes(), os.cpu_count() or 1)
     assert "batch_dir" in dag.params

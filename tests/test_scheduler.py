@@ -141,9 +141,9 @@ def test_clients_killed_mid_batch_leave_one_run_that_finishes(embedded_airflow):
     assert [r["dag_run_id"] for r in runs] == ["cadl__sched-killed__1"]
 
 
-def _tesseracts_in_session(sid: int) -> int:
-    """How many tesseract processes run now in session `sid` (the embedded scheduler's)."""
-    count = 0
+def _tesseracts_under(root: int) -> int:
+    """How many tesseract processes run now below process `root` (the embedded scheduler)."""
+    parent, names = {}, {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -152,9 +152,16 @@ def _tesseracts_in_session(sid: int) -> int:
         except OSError:
             continue
         name, rest = stat.split("(", 1)[1].rsplit(")", 1)
-        if name == "tesseract" and int(rest.split()[3]) == sid:
-            count += 1
-    return count
+        parent[int(entry.name)], names[int(entry.name)] = int(rest.split()[1]), name
+
+    def below(pid: int) -> bool:
+        while pid > 1:
+            pid = parent.get(pid, 0)
+            if pid == root:
+                return True
+        return False
+
+    return sum(1 for pid, name in names.items() if name == "tesseract" and below(pid))
 
 
 def test_the_ocr_pool_bounds_tesseract_processes_to_its_slots(embedded_airflow):
@@ -173,12 +180,12 @@ def test_the_ocr_pool_bounds_tesseract_processes_to_its_slots(embedded_airflow):
     api = Api(embedded_airflow["embedded"])
     slots = next(p["slots"] for p in api.request("GET", "/pools").json()["pools"]
                  if p["name"] == "ocr")
-    sid = embedded_airflow["embedded"].pids["scheduler"]
+    scheduler = embedded_airflow["embedded"].pids["scheduler"]
     peak, done = [0], threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], _tesseracts_in_session(sid))
+            peak[0] = max(peak[0], _tesseracts_under(scheduler))
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample)
@@ -189,7 +196,8 @@ def test_the_ocr_pool_bounds_tesseract_processes_to_its_slots(embedded_airflow):
         done.set()
         sampler.join()
     assert out["state"] == "success"
-    ocr = [t for t in api.task_instances("ingest_batch", out["run_id"]) if t["task_id"] == "ocr"]
+    ocr = [t for t in api.task_instances("ingest_batch", out["run_id"])
+           if t["task_id"] == "unit.ocr"]
     assert len(ocr) == 2 and all(t["pool"] == "ocr" for t in ocr)
     assert all(t["pool_slots"] == slots for t in ocr)  # one OCR task fills the pool
     first, second = sorted(ocr, key=lambda t: t["start_date"])
