@@ -88,11 +88,14 @@ def _follow_and_report(api, embedded, run_id: str, args) -> int:
     try:
         snap = runs.follow(api, run_id)
     except runs.Detached:
-        snap = runs.snapshot(api, run_id)
-        print(f"\ncadl: detached; run {run_id} goes on in Airflow. Follow it again with "
-              f"`cadl status {run_id} --follow`", file=sys.stderr, flush=True)
-        if args.json:
-            print(terminal_json(snap.as_json()))
+        try:  # the terminal may be gone (SIGHUP): the run goes on whatever happens here
+            snap = runs.snapshot(api, run_id)
+            print(f"\ncadl: detached; run {run_id} goes on in Airflow. Follow it again with "
+                  f"`cadl status {run_id} --follow`", file=sys.stderr, flush=True)
+            if args.json:
+                print(terminal_json(snap.as_json()))
+        except (OSError, PipelineError):
+            pass
         return 130
     logs = runs.airflow_log_dir(embedded.home, run_id)
     path = run_report_path(snap.batch_id, run_id)
