@@ -46,7 +46,7 @@ def test_a_run_with_a_quarantined_item_is_a_success_in_airflow(embedded_airflow)
     rows = _rows("q") + [{"item_id": "q-bad", "languages": "ar", "title": "تالف",
                           "rights": "open", "reading_direction": "rtl"}]
     tif = page_bytes("TIFF")
-    batch = make_batch(base / "landing", rows, batch_id="sched-quarantine",
+    batch = make_batch(base / "batches", rows, batch_id="sched-quarantine",
                        pages={"q-bad": {"0001.tif": tif[: len(tif) // 3]}})
     (batch / "READY").touch()
     proc = _cadl(env, "run", str(batch), "--json")
@@ -62,7 +62,7 @@ def test_a_run_with_a_quarantined_item_is_a_success_in_airflow(embedded_airflow)
 
 def test_a_run_with_a_failed_item_fails_in_airflow(embedded_airflow):
     base, env = embedded_airflow["base"], embedded_airflow["env"]
-    batch = make_batch(base / "landing", _rows("f"), batch_id="sched-failed")
+    batch = make_batch(base / "batches", _rows("f"), batch_id="sched-failed")
     (batch / "READY").touch()
     # A file where the item's first version folder must go: its deposit fails for good, the
     # other item's does not.
@@ -81,7 +81,7 @@ def test_a_run_with_a_failed_item_fails_in_airflow(embedded_airflow):
 
 def test_a_batch_whose_manifest_cannot_be_read_fails_with_its_problems(embedded_airflow):
     base, env = embedded_airflow["base"], embedded_airflow["env"]
-    batch = base / "landing" / "sched-unreadable"
+    batch = base / "batches" / "sched-unreadable"
     batch.mkdir(parents=True)
     (batch / "manifest.csv").write_bytes(b"\xff\xfe\x00garbage")
     (batch / "READY").touch()
@@ -96,7 +96,7 @@ def test_a_batch_whose_manifest_cannot_be_read_fails_with_its_problems(embedded_
 
 def test_clients_killed_mid_batch_leave_one_run_that_finishes(embedded_airflow):
     base, env = embedded_airflow["base"], embedded_airflow["env"]
-    batch = make_batch(base / "landing", _rows("k"), batch_id="sched-killed")
+    batch = make_batch(base / "batches", _rows("k"), batch_id="sched-killed")
     (batch / "READY").touch()
     logs = [open(base / f"client{i}.log", "w+") for i in (1, 2)]
     clients = [subprocess.Popen([str(BIN / "cadl"), "run", str(batch)], env=env,
@@ -175,7 +175,7 @@ def test_the_ocr_pool_bounds_tesseract_processes_to_its_slots(embedded_airflow):
     base, env = embedded_airflow["base"], embedded_airflow["env"]
     pages = {f"p-{k}": {f"{n:04d}.png": page_bytes(size=(600, 800)) for n in range(1, 5)}
              for k in ("ar", "zh")}
-    batch = make_batch(base / "landing", _rows("p"), batch_id="sched-pool", pages=pages)
+    batch = make_batch(base / "batches", _rows("p"), batch_id="sched-pool", pages=pages)
     (batch / "READY").touch()
     api = Api(embedded_airflow["embedded"])
     slots = next(p["slots"] for p in api.request("GET", "/pools").json()["pools"]
@@ -203,3 +203,30 @@ def test_the_ocr_pool_bounds_tesseract_processes_to_its_slots(embedded_airflow):
     first, second = sorted(ocr, key=lambda t: t["start_date"])
     assert first["end_date"] <= second["start_date"], ocr  # so they never overlapped
     assert 1 <= peak[0] <= slots, (peak[0], slots)
+
+
+def test_watch_landing_runs_on_the_same_scheduler_and_starts_the_batch(embedded_airflow):
+    """The landing zone holds only this batch (the other tests' batches live elsewhere)."""
+    from cadl.airflow_api import Api
+
+    base = embedded_airflow["base"]
+    tif = page_bytes("TIFF")
+    make_batch(base / "landing", [{"item_id": "w-bad", "languages": "ar", "title": "تالف",
+                                   "rights": "open", "reading_direction": "rtl"}],
+               batch_id="sched-watch", pages={"w-bad": {"0001.tif": tif[: len(tif) // 3]}})
+    (base / "landing" / "sched-watch" / "READY").touch()
+    api = Api(embedded_airflow["embedded"])
+    api.unpause("watch_landing")
+    api.trigger("watch_landing", "test-scan-1", {})
+    deadline = time.monotonic() + 900
+    run = None
+    while time.monotonic() < deadline:
+        run = api.run("ingest_batch", "watch__sched-watch__1")
+        if run is not None and run["state"] in ("success", "failed"):
+            break
+        time.sleep(2)
+    assert run is not None and run["state"] == "success", run
+    assert api.run("watch_landing", "test-scan-1")["state"] == "success"
+    # release was on: the batch, its one item quarantined, left the landing zone.
+    assert not (base / "landing" / "sched-watch").exists()
+    assert (base / "processed" / "sched-watch").is_dir()
