@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kernel.errors import PipelineError
 from kernel.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,10 @@ def snapshot(api, run_id: str, settings: Settings | None = None) -> Snapshot:
     validated = any(t["task_id"] == "validate" and t["state"] == "success" for t in tis)
     if validated and batch_id:
         _read_items(snap, Path(settings.work_dir) / batch_id)
-    report = run_report_path(batch_id, run_id, settings) if batch_id else None
+    try:
+        report = run_report_path(batch_id, run_id, settings) if batch_id else None
+    except PipelineError:  # not a valid batch id: that run cannot have written a report
+        report = None
     if report is not None and report.exists():
         snap.report_json = str(report)
         data = json.loads(report.read_text("utf-8"))
@@ -235,8 +239,10 @@ def _follow_plain(api, run_id: str, interval: float, out) -> Snapshot:
 
 
 def _safe_print(text: str, out) -> None:
+    from kernel.text import terminal_safe
+
     try:
-        print(text, file=out, flush=True)
+        print(terminal_safe(text), file=out, flush=True)
     except OSError:
         pass  # the terminal is gone; the run goes on regardless
 
@@ -247,6 +253,8 @@ def _follow_live(api, run_id: str, interval: float, out) -> Snapshot:
     from rich.progress_bar import ProgressBar
     from rich.table import Table
     from rich.text import Text
+
+    from kernel.text import terminal_safe
 
     console = Console(file=out)
     reported: list[tuple[str, str]] = []
@@ -262,7 +270,8 @@ def _follow_live(api, run_id: str, interval: float, out) -> Snapshot:
         table.add_row("pages", f"{snap.pages_read}/{snap.pages_total} read, "
                                f"{snap.pages_per_minute:.1f} pages/min")
         table.add_row("elapsed", _clock(snap.elapsed))
-        lines = [table] + [Text(f"item {i} FAILED: {m}", style="red") for i, m in reported]
+        lines = [table] + [Text(terminal_safe(f"item {i} FAILED: {m}"), style="red")
+                           for i, m in reported]
         return Group(*lines)
 
     snap = snapshot(api, run_id)
