@@ -139,6 +139,7 @@ def run_scheduler(batch: Path, work: Path) -> dict:
     from cadl.airflow_api import Api
     from cadl.embedded import ensure_running, stop
 
+    work.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
     os.chmod(home, 0o755)  # Postgres runs as the postgres user when we are root
     env = _env(work, home / "airflow")
@@ -171,6 +172,7 @@ def run_scheduler(batch: Path, work: Path) -> dict:
 
 def run_pipeline(batch: Path, work: Path) -> dict:
     """The debugging path: `cadl run --dags-test`."""
+    work.mkdir(parents=True, exist_ok=True)
     env = _env(work, work / "airflow")
     ensure_db(airflow_env(env))
     start = time.monotonic()
