@@ -71,7 +71,7 @@ demo: venv
 	@echo "Access packages:      var/access/items/"
 	@echo "Catalogue:            var/access/catalogue.json"
 	@echo "Report:               var/reports/sample-batch-001/report.html (and report.txt, report.json)"
-	@$(BIN)/cadl up | sed 's/^/  /'
+	@CADL_ACCESS_BASE_URL=$${CADL_ACCESS_BASE_URL:-$(DEMO_BASE_URL)} $(BIN)/cadl up
 
 # IIIF viewers the tests open our manifests in (Mirador), from the npm registry, pinned by
 # tests/viewers/package-lock.json; node_modules stays out of git.

@@ -77,53 +77,7 @@ def _cmd_run(args) -> int:
     run_id, started = runs.start_or_attach(api, batch_dir)
     print(f"cadl: {'started' if started else 'attached to'} run {run_id} of {runs.DAG_ID} "
           f"({embedded.api_url}/dags/{runs.DAG_ID}/runs/{run_id})", file=sys.stderr, flush=True)
-    return _follow_and_report(api, embedded, run_id, args)
-
-
-def _follow_and_report(api, embedded, run_id: str, args) -> int:
-    """Follow a run to its end and print its report; detach on Ctrl-C or SIGHUP."""
-    from cadl import runs
-    from cadl.pipeline import run_report_path
-
-    try:
-        snap = runs.follow(api, run_id)
-    except runs.Detached:
-        try:  # the terminal may be gone (SIGHUP): the run goes on whatever happens here
-            snap = runs.snapshot(api, run_id)
-            print(f"\ncadl: detached; run {run_id} goes on in Airflow. Follow it again with "
-                  f"`cadl status {run_id} --follow`", file=sys.stderr, flush=True)
-            if args.json:
-                print(terminal_json(snap.as_json()))
-        except (OSError, PipelineError):
-            pass
-        return 130
-    logs = runs.airflow_log_dir(embedded.home, run_id)
-    path = run_report_path(snap.batch_id, run_id)
-    if not path.exists():
-        problems = [{"severity": "error", "message": f"run {run_id} ended {snap.state} before "
-                     f"writing a report; see the task logs in {logs}"}]
-        if args.json:
-            print(terminal_json({"batch_id": snap.batch_id, "run_id": run_id,
-                                 "state": snap.state, "problems": problems,
-                                 "airflow_logs": str(logs)}))
-        else:
-            print(f"ingest_batch run {run_id} ended {snap.state} before writing a report; "
-                  f"see the task logs in {logs}", file=sys.stderr)
-        return 1
-    report = json.loads(path.read_text("utf-8"))
-    if args.json:
-        print(terminal_json({**report, "run_id": run_id, "state": snap.state,
-                             "airflow_logs": str(logs)}))
-    else:
-        print(terminal_safe(Path(report["report_text"]).read_text("utf-8"), keep_newlines=True),
-              end="")
-        print(terminal_safe(f"Report:    {report['report_json']}"))
-        print(f"Run:       {run_id} {snap.state.upper()} in {runs._clock(snap.elapsed)}; "
-              f"Airflow UI {embedded.api_url}/dags/{runs.DAG_ID}/runs/{run_id}")
-        print(f"Task logs: {logs}")
-    s = report["summary"]
-    failed = snap.state != "success"
-    return 1 if failed or s["failed"] or s["invalid"] or s.get("quarantined") else 0
+    return runs.follow_and_report(api, embedded, run_id, args.json)
 
 
 def _run_dags_test(batch_dir: Path, args) -> int:
@@ -176,7 +130,7 @@ def _cmd_status(args) -> int:
         raise UsageError(f"no run or batch {args.run!r} in the embedded Airflow "
                          f"({embedded.api_url})") from None
     if args.follow:
-        return _follow_and_report(api, embedded, run_id, args)
+        return runs.follow_and_report(api, embedded, run_id, args.json)
     snap = runs.snapshot(api, run_id)
     if args.json:
         print(terminal_json(snap.as_json()))

@@ -121,7 +121,7 @@ def _time(value: str | None) -> float | None:
 
 def snapshot(api, run_id: str, settings: Settings | None = None) -> Snapshot:
     """What the run is doing now: from Airflow (run and task states) and the work folder."""
-    from cadl.pipeline import run_report_path
+    from cadl.outcome import run_report_path
 
     settings = settings or get_settings()
     run = api.run(DAG_ID, run_id)
@@ -299,3 +299,49 @@ def resolve(api, what: str) -> str:
 
 def airflow_log_dir(home: Path, run_id: str) -> Path:
     return home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+
+
+def follow_and_report(api, embedded, run_id: str, as_json: bool) -> int:
+    """Follow a run to its end and print its report; detach on Ctrl-C or SIGHUP."""
+    from kernel.text import terminal_json, terminal_safe
+    from cadl.outcome import run_report_path
+
+    try:
+        snap = follow(api, run_id)
+    except Detached:
+        try:  # the terminal may be gone (SIGHUP): the run goes on whatever happens here
+            snap = snapshot(api, run_id)
+            print(f"\ncadl: detached; run {run_id} goes on in Airflow. Follow it again with "
+                  f"`cadl status {run_id} --follow`", file=sys.stderr, flush=True)
+            if as_json:
+                print(terminal_json(snap.as_json()))
+        except (OSError, PipelineError):
+            pass
+        return 130
+    logs = airflow_log_dir(embedded.home, run_id)
+    path = run_report_path(snap.batch_id, run_id)
+    if not path.exists():
+        problems = [{"severity": "error", "message": f"run {run_id} ended {snap.state} before "
+                     f"writing a report; see the task logs in {logs}"}]
+        if as_json:
+            print(terminal_json({"batch_id": snap.batch_id, "run_id": run_id,
+                                 "state": snap.state, "problems": problems,
+                                 "airflow_logs": str(logs)}))
+        else:
+            print(f"ingest_batch run {run_id} ended {snap.state} before writing a report; "
+                  f"see the task logs in {logs}", file=sys.stderr)
+        return 1
+    report = json.loads(path.read_text("utf-8"))
+    if as_json:
+        print(terminal_json({**report, "run_id": run_id, "state": snap.state,
+                             "airflow_logs": str(logs)}))
+    else:
+        print(terminal_safe(Path(report["report_text"]).read_text("utf-8"), keep_newlines=True),
+              end="")
+        print(terminal_safe(f"Report:    {report['report_json']}"))
+        print(f"Run:       {run_id} {snap.state.upper()} in {_clock(snap.elapsed)}; "
+              f"Airflow UI {embedded.api_url}/dags/{DAG_ID}/runs/{run_id}")
+        print(f"Task logs: {logs}")
+    s = report["summary"]
+    failed = snap.state != "success"
+    return 1 if failed or s["failed"] or s["invalid"] or s.get("quarantined") else 0

@@ -159,7 +159,7 @@ def ingest_batch():
           execution_timeout=dt.timedelta(minutes=5))
     def outcome(params=None, run_id=None, ti=None) -> dict:
         """Fail the run when validate did not succeed or an item failed (this is the leaf)."""
-        from cadl.pipeline import outcome
+        from cadl.outcome import outcome
 
         states = ti.get_task_states(dag_id=ti.dag_id, task_ids=["validate"], run_ids=[run_id])
         return outcome(params["batch_dir"], run_id, states.get(run_id, {}).get("validate"))

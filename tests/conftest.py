@@ -81,7 +81,7 @@ def embedded_airflow(tmp_path_factory):
                CADL_LANDING_DIR=str(base / "landing"), CADL_WORK_DIR=str(base / "work"),
                CADL_REPORTS_DIR=str(base / "reports"), CADL_QUARANTINE_DIR=str(base / "quarantine"),
                CADL_PRESERVATION_URL=(base / "preservation").as_uri(),
-               CADL_ACCESS_URL=(base / "access").as_uri(),
+               CADL_ACCESS_URL=(base / "access").as_uri(), CADL_ALLOW_FILE_URLS="true",
                # Generated pages are blank: the OCR review hold would keep every item back.
                CADL_OCR_HOLD_FOR_REVIEW="false",
                # One item per work unit, so a batch makes several OCR tasks for the pool.

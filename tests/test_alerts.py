@@ -200,7 +200,7 @@ def test_deadline_alert_never_blocks_the_triggerers_event_loop(tmp_path, monkeyp
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
             outcome["released"] = release.wait(20)
-            self.send_response(204)
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *args):
@@ -208,9 +208,12 @@ def test_deadline_alert_never_blocks_the_triggerers_event_loop(tmp_path, monkeyp
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AIRFLOW_CONN_CADL_SLOW_CHAT", json.dumps({
+        "conn_type": "apprise", "extra": {"config": [
+            {"path": f"json://127.0.0.1:{server.server_port}/h", "tag": "alerts"}]}}))
     path = tmp_path / "alerts.json"
-    path.write_text(json.dumps({"webhook": {"url": f"http://127.0.0.1:{server.server_port}/h",
-                                            "timeout_seconds": 30}}), "utf-8")
+    path.write_text(json.dumps({"apprise": {"conn_id": "cadl_slow_chat", "tag": "alerts"}}),
+                    "utf-8")
     monkeypatch.setenv("CADL_ALERTS_CONFIG", str(path))
     monkeypatch.setenv("CADL_REPORTS_DIR", str(tmp_path / "reports"))
 
@@ -228,4 +231,4 @@ def test_deadline_alert_never_blocks_the_triggerers_event_loop(tmp_path, monkeyp
     finally:
         server.shutdown()
     assert outcome["released"] is True
-    assert "webhook" in channels
+    assert "apprise" in channels
