@@ -14,7 +14,7 @@ CONSTRAINTS := config/constraints-$(PY_VERSION).txt
 APT_PACKAGES := tesseract-ocr tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-chi-tra \
 	tesseract-ocr-chi-sim-vert tesseract-ocr-chi-tra-vert tesseract-ocr-eng tesseract-ocr-osd \
 	ghostscript qpdf poppler-utils fonts-noto-cjk fonts-noto-core libraqm0 libfribidi0 \
-	ca-certificates chromium chromium-driver idzebra-2.0
+	ca-certificates chromium chromium-driver idzebra-2.0 postgresql
 
 LANDING := var/landing
 SAMPLE := $(LANDING)/sample-batch-001
@@ -23,7 +23,7 @@ SAMPLE := $(LANDING)/sample-batch-001
 DEMO_BASE_URL := http://127.0.0.1:8800
 SERIAL_SAMPLE := $(LANDING)/sample-batch-002
 
-DISTRIBUTED_APT_PACKAGES := postgresql redis-server
+DISTRIBUTED_APT_PACKAGES := redis-server
 
 .PHONY: demo test test-distributed system-deps venv viewers constraints clean
 
@@ -75,6 +75,7 @@ demo: venv
 	@echo "Catalogue:            var/access/catalogue.json"
 	@echo "Report:               var/reports/sample-batch-001/report.html (and report.txt, report.json)"
 	@echo "Serial and catalogue-record sample: var/reports/sample-batch-002/report.html"
+	@CADL_ACCESS_BASE_URL=$${CADL_ACCESS_BASE_URL:-$(DEMO_BASE_URL)} $(BIN)/cadl up
 
 # IIIF viewers the tests open our manifests in (Mirador), from the npm registry, pinned by
 # tests/viewers/package-lock.json; node_modules stays out of git.

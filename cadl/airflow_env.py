@@ -32,6 +32,14 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def ocr_processes() -> int:
+    """Tesseract processes one OCR task starts (CADL_OCR_WORKERS, default one per core): the
+    `ocr` pool slots the task takes, so the pool (one slot per core) bounds the processes."""
+    from kernel.settings import get_settings
+
+    return max(1, get_settings().ocr_workers or os.cpu_count() or 1)
+
+
 def _airflow() -> str:
     exe = Path(sys.executable).with_name("airflow")
     if not exe.exists():
@@ -40,7 +48,7 @@ def _airflow() -> str:
     return str(exe)
 
 
-def ensure_db(env: dict[str, str]) -> None:
+def ensure_db(env: dict[str, str], out=None) -> None:
     """Create or upgrade the embedded metadata database once per Airflow home.
 
     Airflow is not imported here: importing it reconfigures logging onto stdout, which must
@@ -54,13 +62,13 @@ def ensure_db(env: dict[str, str]) -> None:
         return
     home.mkdir(parents=True, exist_ok=True)
     log.info("initialising Airflow metadata database in %s", home)
-    subprocess.run([_airflow(), "db", "migrate"], env=env, check=True,
-                   stdout=sys.stderr, stderr=sys.stderr)
-    # OCR tasks run in the `ocr` pool, one slot per core, so a scheduler started on this home
-    # (airflow standalone) never runs more tesseract processes than the machine has cores.
+    out = out or sys.stderr
+    subprocess.run([_airflow(), "db", "migrate"], env=env, check=True, stdout=out, stderr=out)
+    # OCR tasks run in the `ocr` pool, one slot per core, and each takes as many slots as it
+    # starts tesseract processes, so the scheduler never runs more of them than there are cores.
     subprocess.run([_airflow(), "pools", "set", OCR_POOL, str(os.cpu_count() or 1),
                     "OCR work units: one slot per core"], env=env, check=True,
-                   stdout=sys.stderr, stderr=sys.stderr)
+                   stdout=out, stderr=out)
     marker.touch()
 
 

@@ -93,7 +93,7 @@ def deadline_hours() -> float:
 def deadline_alerts() -> list:
     """The DAG's deadline: an alert when a run is not finished N hours after it was queued.
 
-    None under `airflow dags test` (what `cadl run` uses): Airflow 3.3.2 then keeps the
+    None under `airflow dags test` (`cadl run --dags-test`): Airflow 3.3.2 then keeps the
     unserialized alert in `dag.deadline`, and a successful run fails in
     `DeadlineAlert.get_by_id` ('dict' object has no attribute 'hex'). The scheduler path,
     where the alert matters, serializes the DAG first and is not affected.
@@ -226,7 +226,18 @@ def task_failed(context) -> None:
 
 
 async def deadline_missed(context: dict | None = None, **_) -> list[str]:
-    """Deadline alert of ingest_batch (run in the triggerer): the batch is not reported in time."""
+    """Deadline alert of ingest_batch (run in the triggerer): the batch is not reported in time.
+
+    The triggerer runs every trigger of the deployment on one event loop; SMTP, the webhook and
+    the alerts file are blocking I/O (seconds when a server is slow), so they run in a worker
+    thread and the loop goes on serving the other triggers meanwhile.
+    """
+    import asyncio
+
+    return await asyncio.to_thread(_deadline_missed, context)
+
+
+def _deadline_missed(context: dict | None) -> list[str]:
     run = (context or {}).get("dag_run") or {}
     conf = run.get("conf") or {}
     hours = deadline_hours()

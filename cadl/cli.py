@@ -68,10 +68,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from cadl.airflow_env import dags_test
     from kernel.ids import ID_RULE, is_valid_id
-    from kernel.paths import inside
-    from kernel.settings import get_settings
 
     batch_dir = Path(args.batch_dir).absolute()
     if not batch_dir.is_dir():
@@ -79,6 +76,26 @@ def _cmd_run(args) -> int:
     if not is_valid_id(batch_dir.name):
         raise UsageError(f"{batch_dir}: the folder name {batch_dir.name!r} is not a valid "
                          f"batch_id ({ID_RULE}); give the path of a batch folder so named")
+    if args.dags_test:
+        return _run_dags_test(batch_dir, args)
+    from cadl import runs
+    from cadl.airflow_api import Api
+    from cadl.embedded import ensure_running
+
+    embedded = ensure_running()
+    api = Api(embedded)
+    run_id, started = runs.start_or_attach(api, batch_dir)
+    print(f"cadl: {'started' if started else 'attached to'} run {run_id} of {runs.DAG_ID} "
+          f"({embedded.api_url}/dags/{runs.DAG_ID}/runs/{run_id})", file=sys.stderr, flush=True)
+    return runs.follow_and_report(api, embedded, run_id, args.json)
+
+
+def _run_dags_test(batch_dir: Path, args) -> int:
+    """The debugging path: every task serially in this process (`airflow dags test`)."""
+    from cadl.airflow_env import dags_test
+    from kernel.paths import inside
+    from kernel.settings import get_settings
+
     report_path = inside(get_settings().reports_dir, batch_dir.name, "report.json")
     before = report_path.stat().st_mtime_ns if report_path.exists() else None
     # `airflow dags test` cannot wait for a person: held items wait in `cadl review list`.
@@ -89,13 +106,69 @@ def _cmd_run(args) -> int:
         return code or 1
     report = json.loads(report_path.read_text("utf-8"))
     if args.json:
-        print(terminal_json(report))
+        print(terminal_json({**report, "state": "failed" if code else "success"}))
     else:
         print(terminal_safe(Path(report["report_text"]).read_text("utf-8"), keep_newlines=True),
               end="")
         print(terminal_safe(f"Report:    {report['report_json']}"))
     s = report["summary"]
     return 1 if code or s["failed"] or s["invalid"] or s.get("quarantined") else 0
+
+
+def _cmd_status(args) -> int:
+    from cadl import runs
+    from cadl.airflow_api import Api
+    from cadl.embedded import ensure_running
+
+    embedded = ensure_running()
+    api = Api(embedded)
+    if not args.run:
+        listed = api.runs(runs.DAG_ID, limit=20)
+        rows = [{"run_id": r["dag_run_id"], "state": runs.public_state(r["state"]),
+                 "batch_id": Path((r.get("conf") or {}).get("batch_dir", "")).name,
+                 "started": r.get("start_date")} for r in listed]
+        if args.json:
+            print(terminal_json(rows))
+        else:
+            for r in rows:
+                print(terminal_safe(f"{r['run_id']:40} {r['state']:8} {r['batch_id']:30} "
+                                    f"{r['started'] or ''}"))
+        return 0
+    try:
+        run_id = runs.resolve(api, args.run)
+    except LookupError:
+        raise UsageError(f"no run or batch {args.run!r} in the embedded Airflow "
+                         f"({embedded.api_url})") from None
+    if args.follow:
+        return runs.follow_and_report(api, embedded, run_id, args.json)
+    snap = runs.snapshot(api, run_id)
+    if args.json:
+        print(terminal_json(snap.as_json()))
+    else:
+        print(terminal_safe(snap.line()))
+        for item_id, message in snap.failures:
+            print(terminal_safe(f"  item {item_id} FAILED: {message}"))
+        if snap.report_json:
+            print(terminal_safe(f"Report:    {snap.report_json}"))
+    return 0
+
+
+def _cmd_up(args) -> int:
+    from cadl.embedded import USER, ensure_running
+
+    embedded = ensure_running()
+    print(f"Airflow UI:  {embedded.api_url}  (user {USER}, password in "
+          f"{embedded.home / 'passwords.json'})\nlogs:        {embedded.logs}\n"
+          "stop it:     cadl down")
+    return 0
+
+
+def _cmd_down(args) -> int:
+    from cadl.embedded import stop
+
+    stopped = stop()
+    print("embedded Airflow stopped" if stopped else "embedded Airflow was not running")
+    return 0
 
 
 def _cmd_bag_validate(args) -> int:
@@ -228,10 +301,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("run", help="run ingest_batch on a batch through Airflow")
+    p = sub.add_parser("run", help="run ingest_batch on a batch on the embedded Airflow")
     p.add_argument("batch_dir")
     p.add_argument("--json", action="store_true", help="print the batch report as JSON")
+    p.add_argument("--dags-test", action="store_true",
+                   help="debugging: run every task serially in this process (airflow dags "
+                   "test) instead of on the scheduler")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("status", help="state of a run (or of a batch's latest run)")
+    p.add_argument("run", nargs="?", help="run id or batch id (default: list recent runs)")
+    p.add_argument("--json", action="store_true", help="machine-readable state on stdout")
+    p.add_argument("--follow", action="store_true",
+                   help="follow the run until it ends, then print its report")
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("up", help="start (or reuse) the embedded Airflow; print where its UI is")
+    p.set_defaults(func=_cmd_up)
+
+    p = sub.add_parser("down", help="stop the embedded Airflow (running batches stop too)")
+    p.set_defaults(func=_cmd_down)
 
     p = sub.add_parser("serve", help="serve OAI-PMH (/oai) and the access files over HTTP")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -285,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_SafeLogText())
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per API request otherwise
     try:
         return args.func(args)
     except PipelineError as exc:

@@ -186,8 +186,22 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
     log.info("batch %s planned: %s", batch.batch_id,
              {a: sum(u["action"] == a for u in units) for a in ("process", "reuse", "skip")})
     return {"batch_id": batch.batch_id, "batch_dir": str(path), "started": now().isoformat(),
-            "units": units, "work_units": work_units(batch, units, settings.unit_pages),
+            "units": units,
+            "work_units": work_units(batch, units, unit_size(batch, units, settings.unit_pages)),
             "containers": [i.item_id for i in batch.items if i.is_container]}
+
+
+MIN_UNITS = 6
+
+
+def unit_size(batch: Batch, units: list[dict], unit_pages: int) -> int:
+    """Pages per work unit for this batch: `unit_pages`, or fewer so that a batch makes at least
+    about MIN_UNITS units (never under 4 pages). The stages after OCR of one unit run while the
+    next units are read, so a batch of one or two units would leave them all to the end; more
+    units than that only add Airflow's cost per task (a process start and imports each)."""
+    pages = {item.item_id: len(item.pages) for item in batch.items}
+    total = sum(pages[u["item_id"]] for u in units if u["action"] == "process")
+    return max(1, min(unit_pages, max(4, -(-total // MIN_UNITS))))
 
 
 def _quarantine_rows(path: Path, batch_work: Path, report: ValidationReport,
@@ -396,3 +410,4 @@ def release(batch_dir: str, run_id: str, requested: bool = False,
     if report_data.get("run_id") != run_id:
         return {"decision": "kept", "reason": f"no report of run {run_id} for {path.name}"}
     return release_batch(path, report_data, settings, now())
+

@@ -47,7 +47,7 @@ added, and their IIIF Collections (docs/batch-format.md).""",
 **Write the batch report** — `report.html` for archivists (page images beside their OCR text,
 flags, quarantine reasons), `report.json` and `report.txt` — whatever happened to each item.
 The task log ends with the report's location. It fails (after writing the report) when an item
-failed, so the run shows as failed in Airflow.""",
+failed.""",
     "held": """\
 **List the items held for review** (the OCR quality check flagged a page) and tell the
 reviewers (config/alerts.json `reviewers`: e-mail, and chat through Apprise).""",
@@ -61,4 +61,9 @@ station, the comment is the reason the technician reads). Name and comment are r
 item stays held, unpublished — decide with `cadl review decide`.""",
     "apply": "Carry out the archivist's decision through `cadl.review.decide` (the same "
              "function as `cadl review decide`); its PREMIS event is recorded beside the item.",
+    "outcome": """\
+**Decide the run's state** (this is the last task, and Airflow takes a run's state from its last
+tasks): failed when `validate` did not succeed or any item failed; success when every item was
+published, preserved, held or quarantined (quarantine is a correct outcome, in the report).
+*If it fails*: read the batch report (`report.html`); the failed task's log says more.""",
 }

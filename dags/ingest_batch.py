@@ -1,7 +1,8 @@
 """
 ### Ingest one scanner batch
 
-validate → OCR → describe → package → deposit → publish → serials → catalogue → report → review → release
+validate → per work unit (OCR → describe → package → deposit → publish) → serials →
+catalogue → report → review → release → outcome
 
 Start it with the folder of a batch in the landing zone (it must hold `manifest.csv`, one
 folder per item and the `READY` marker). Each item runs through the stages on its own (mapped
@@ -10,15 +11,20 @@ tasks), so one bad item never holds back the others. The last task writes the ba
 Items the OCR quality check holds wait in a **review** task each (Airflow's human-in-the-loop
 operator, under "Required actions"): the archivist publishes, re-OCRs or returns the item, with
 their name and a comment; undecided past `CADL_REVIEW_DEADLINE_HOURS`, it alerts and stays held.
+The last task, `outcome`, decides the run's state (Airflow takes it from the leaf tasks): the
+run fails when `validate` did not succeed or any item failed, and succeeds when every item was
+published, preserved, held or quarantined.
 The code behind every task lives in `cadl.pipeline` and `cadl.review_task`; this file only
 wires it.
 """
 
 import datetime as dt
+import os
 
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import Param, dag, task, task_group
 
+from cadl.airflow_env import ocr_processes
 from cadl.alerts import deadline_alerts, task_failed
 from cadl.retries import retry_policy
 from cadl.review_task import OPTIONS, review_params, review_timed_out
@@ -34,7 +40,10 @@ from cadl.task_docs import TASK_DOCS, review_deadline
     tags=["ingest", "ocr", "preservation", "batch-report"],
     default_args={"owner": "digitization", "retries": 2,
                   "retry_delay": dt.timedelta(seconds=30), "retry_exponential_backoff": True,
-                  "retry_policy": retry_policy(), "on_failure_callback": task_failed},
+                  "retry_policy": retry_policy(), "on_failure_callback": task_failed,
+                  # A hung tool or storage call ends as a failed (retried) task, not a run
+                  # that never finishes; per-unit stages of CADL_UNIT_PAGES pages fit well in it.
+                  "execution_timeout": dt.timedelta(hours=2)},
     deadline=deadline_alerts(),  # "batch not preserved within N hours" (config/alerts.json)
     params={"batch_dir": Param(type="string", title="Batch folder",
                                description="Absolute path of the batch in the landing zone"),
@@ -59,7 +68,9 @@ def ingest_batch():
     def units(plan: dict) -> list[dict]:
         return plan["work_units"]
 
-    @task(doc_md=TASK_DOCS["ocr"], pool="ocr")
+    # Each OCR task starts `ocr_processes()` tesseract processes and takes as many pool slots.
+    @task(doc_md=TASK_DOCS["ocr"], pool="ocr",
+          pool_slots=min(ocr_processes(), os.cpu_count() or 1))
     def ocr(unit: dict) -> dict:
         """Recognise every page of one item with tesseract."""
         from cadl.pipeline import run_stage
@@ -151,13 +162,28 @@ def ingest_batch():
 
         return release(params["batch_dir"], run_id, params.get("release", False))
 
+    @task(doc_md=TASK_DOCS["outcome"], trigger_rule="all_done", retries=0,
+          execution_timeout=dt.timedelta(minutes=5))
+    def outcome(params=None, run_id=None, ti=None) -> dict:
+        """Fail the run when validate did not succeed or an item failed (this is the leaf)."""
+        from cadl.outcome import outcome
+
+        states = ti.get_task_states(dag_id=ti.dag_id, task_ids=["validate"], run_ids=[run_id])
+        return outcome(params["batch_dir"], run_id, states.get(run_id, {}).get("validate"))
+
+    # One mapped group per work unit: unit i's describe starts as soon as its own OCR is done,
+    # while the OCR of the next units goes on, so the stages after OCR overlap with it instead
+    # of all waiting for the last page of the batch.
+    @task_group(group_id="unit")
+    def unit_stages(unit: dict):
+        return publish(deposit(package(describe(ocr(unit)))))
+
     plan = validate()
-    described = describe.expand(unit=ocr.expand(unit=units(plan)))
-    published = publish.expand(unit=deposit.expand(unit=package.expand(unit=described)))
+    published = unit_stages.expand(unit=units(plan))
     reported = catalogue(serials(plan, published)) >> report(plan)
     asks = held(plan)
     reported >> asks
-    review.expand(ask=asks) >> release()
+    review.expand(ask=asks) >> release() >> outcome()
 
 
 ingest_batch()

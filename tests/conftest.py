@@ -60,3 +60,38 @@ def moto_endpoint(tmp_path_factory):
     server = MotoServer(tmp_path_factory.mktemp("moto") / "server.log")
     yield server.endpoint
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_airflow(tmp_path_factory):
+    """One embedded Airflow (scheduler, LocalExecutor) for the session's scheduler tests, with
+    its home and every CADL_ folder in a temporary folder; stopped at the end, and no process of
+    it may outlive the session."""
+    import shutil
+
+    from cadl.embedded import ensure_running, stop
+    from cadl.procs import alive
+
+    base = tmp_path_factory.mktemp("embedded")
+    # Postgres runs as the postgres user when we are root: its home must be reachable by it
+    # (pytest's tmp folders are private to root).
+    home = Path(tempfile.mkdtemp(prefix="cadl-embedded-"))
+    os.chmod(home, 0o755)
+    env = dict(os.environ, AIRFLOW_HOME=str(home / "airflow"),
+               CADL_LANDING_DIR=str(base / "landing"), CADL_WORK_DIR=str(base / "work"),
+               CADL_REPORTS_DIR=str(base / "reports"), CADL_QUARANTINE_DIR=str(base / "quarantine"),
+               CADL_PRESERVATION_URL=(base / "preservation").as_uri(),
+               CADL_ACCESS_URL=(base / "access").as_uri(), CADL_ALLOW_FILE_URLS="true",
+               # Generated pages are blank: the OCR review hold would keep every item back.
+               CADL_OCR_HOLD_FOR_REVIEW="false",
+               # One item per work unit, so a batch makes several OCR tasks for the pool.
+               CADL_UNIT_PAGES="2")
+    try:
+        embedded = ensure_running(env)
+        yield {"base": base, "env": env, "embedded": embedded}
+        stop(env)
+        left = [pid for pid in embedded.pids.values() if alive(pid)]
+        assert not left, f"embedded Airflow processes left running: {left}"
+    finally:
+        stop(env)
+        shutil.rmtree(home, ignore_errors=True)

@@ -79,7 +79,7 @@ def airflow_ui(tmp_path_factory):
                CADL_PRESERVATION_URL=(root / "preservation").as_uri(),
                CADL_ACCESS_URL=(root / "access").as_uri(), CADL_ALLOW_FILE_URLS="true",
                PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")  # standalone spawns `airflow`
-    run = subprocess.run([str(BIN / "cadl"), "run", str(batch), "--json"], env=env,
+    run = subprocess.run([str(BIN / "cadl"), "run", str(batch), "--json", "--dags-test"], env=env,
                          capture_output=True, text=True, timeout=900)
     report = json.loads(run.stdout) if run.stdout.strip() else None
     assert report is not None, run.stderr[-4000:]

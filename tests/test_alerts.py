@@ -189,3 +189,46 @@ def test_only_retryable_errors_are_retried():
     order = [cls for cls, _ in rules]
     assert order.index(errors.ToolTimeout) < order.index(errors.ToolFailed)
     assert order[-1] is errors.PipelineError
+
+
+def test_deadline_alert_never_blocks_the_triggerers_event_loop(tmp_path, monkeypatch):
+    """The webhook answers only once another coroutine on the same loop has run: a callback
+    that blocked the loop during the POST would make the receiver give up (`released` False)."""
+    release, outcome = threading.Event(), {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            outcome["released"] = release.wait(20)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AIRFLOW_CONN_CADL_SLOW_CHAT", json.dumps({
+        "conn_type": "apprise", "extra": {"config": [
+            {"path": f"json://127.0.0.1:{server.server_port}/h", "tag": "alerts"}]}}))
+    path = tmp_path / "alerts.json"
+    path.write_text(json.dumps({"apprise": {"conn_id": "cadl_slow_chat", "tag": "alerts"}}),
+                    "utf-8")
+    monkeypatch.setenv("CADL_ALERTS_CONFIG", str(path))
+    monkeypatch.setenv("CADL_REPORTS_DIR", str(tmp_path / "reports"))
+
+    async def other_trigger():
+        while "released" not in outcome and not release.is_set():
+            await asyncio.sleep(0.05)
+            release.set()  # runs only if the loop is free while the webhook is pending
+
+    async def both():
+        return await asyncio.gather(alerts.deadline_missed(context={"dag_run": {}}),
+                                    other_trigger())
+
+    try:
+        channels, _ = asyncio.run(both())
+    finally:
+        server.shutdown()
+    assert outcome["released"] is True
+    assert "apprise" in channels

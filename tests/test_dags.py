@@ -20,15 +20,31 @@ def test_dag_folder_imports_without_errors():
 
 def test_ingest_batch_stages_in_order():
     dag = _bag().dags["ingest_batch"]
-    order = ["validate", "units", "ocr", "describe", "package", "deposit", "publish",
-             "serials", "catalogue", "report", "held", "review.ask", "review.decide",
-             "review.apply",
-             "release"]
+    order = ["validate", "units", "unit.ocr", "unit.describe", "unit.package", "unit.deposit",
+             "unit.publish", "serials", "catalogue", "report", "held", "review.ask", "review.decide",
+             "review.apply", "release", "outcome"]
     assert {t.task_id for t in dag.tasks} == set(order)
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids, (upstream, downstream)
     assert dag.get_task("report").trigger_rule == "all_done"
     assert dag.get_task("release").trigger_rule == "all_done"
+    # The run's state comes from its leaves: `outcome` is the only one, and runs whatever
+    # happened, so it can fail the run.
+    assert [t.task_id for t in dag.leaves] == ["outcome"]
+    assert dag.get_task("outcome").trigger_rule == "all_done"
+
+
+def test_every_task_has_an_execution_timeout_and_ocr_takes_a_slot_per_process():
+    import os
+
+    from cadl.airflow_env import ocr_processes
+
+    dag = _bag().dags["ingest_batch"]
+    for task in dag.tasks:
+        assert task.execution_timeout is not None, task.task_id
+    ocr = dag.get_task("unit.ocr")
+    assert ocr.pool == "ocr"
+    assert ocr.pool_slots == min(ocr_processes(), os.cpu_count() or 1)
     assert "batch_dir" in dag.params
     assert dag.doc_md and "ingest" in dag.tags
 

@@ -52,7 +52,7 @@ def run(sample_batch, tmp_path_factory):
     landing_before = _tree(batch)
 
     def cadl_run():
-        proc = subprocess.run([CADL, "run", str(batch), "--json"], env=env,
+        proc = subprocess.run([CADL, "run", str(batch), "--json", "--dags-test"], env=env,
                               capture_output=True, text=True, timeout=1800)
         assert proc.returncode == 0, proc.stderr[-5000:]
         return json.loads(proc.stdout)

@@ -33,7 +33,7 @@ def s3_run(sample_batch, moto_endpoint, tmp_path_factory):
                CADL_WORK_DIR=str(root / "work"), CADL_REPORTS_DIR=str(root / "reports"),
                CADL_PRESERVATION_URL="s3://e2e-preservation/archive",
                CADL_ACCESS_URL="s3://e2e-access/portal", CADL_ALLOW_FILE_URLS="true")
-    proc = subprocess.run([CADL, "run", str(batch), "--json"], env=env, capture_output=True,
+    proc = subprocess.run([CADL, "run", str(batch), "--json", "--dags-test"], env=env, capture_output=True,
                           text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return {"report": json.loads(proc.stdout), "s3": s3, "root": root}

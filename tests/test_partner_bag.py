@@ -99,7 +99,7 @@ def test_cadl_run_preserves_and_publishes_a_partner_bag(sample_batch, tmp_path):
                CADL_PRESERVATION_URL=(tmp_path / "pres").as_uri(),
                CADL_ACCESS_URL=(tmp_path / "access").as_uri(), CADL_ALLOW_FILE_URLS="true",
                CADL_QUARANTINE_DIR=str(tmp_path / "quarantine"))
-    proc = subprocess.run([CADL, "run", str(bag), "--json"], env=env, capture_output=True,
+    proc = subprocess.run([CADL, "run", str(bag), "--json", "--dags-test"], env=env, capture_output=True,
                           text=True, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-4000:]
     report = json.loads(proc.stdout)

@@ -85,7 +85,7 @@ def site(sample_batch, tmp_path_factory):
                CADL_ACCESS_URL=(root / "access").as_uri(), CADL_ACCESS_BASE_URL=base,
                CADL_RIGHTS_OVERRIDES=str(root / "rights-overrides.json"),
                CADL_OAI_PAGE_SIZE="2", CADL_DISPLAY_PX="800")
-    proc = subprocess.run([str(BIN / "cadl"), "run", str(batch), "--json"], env=env,
+    proc = subprocess.run([str(BIN / "cadl"), "run", str(batch), "--json", "--dags-test"], env=env,
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-5000:]
     server = subprocess.Popen([str(BIN / "cadl"), "serve", "--port", str(port)], env=env,
@@ -345,7 +345,7 @@ def lifecycle(site, sample_batch):
     shutil.copytree(sample_batch[0], batch)
     _rewrite_manifest(batch, only={"zh-hant-book-001"},
                       retitle={"zh-hant-book-001": {"title_en": "The Seven Voyages of Zheng He"}})
-    proc = subprocess.run([str(BIN / "cadl"), "run", str(batch), "--json"], env=site["env"],
+    proc = subprocess.run([str(BIN / "cadl"), "run", str(batch), "--json", "--dags-test"], env=site["env"],
                           capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-5000:]
     after_update = {p: _log(site, p) for p in ("zh", "ar")}

@@ -41,7 +41,7 @@ def report(sample_batch, tmp_path_factory):
                CADL_WORK_DIR=str(root / "work"), CADL_REPORTS_DIR=str(root / "reports"),
                CADL_PRESERVATION_URL=(root / "preservation").as_uri(),
                CADL_ACCESS_URL=(root / "access").as_uri(), CADL_ALLOW_FILE_URLS="true")
-    proc = subprocess.run([CADL, "run", str(batch), "--json"], env=env, capture_output=True,
+    proc = subprocess.run([CADL, "run", str(batch), "--json", "--dags-test"], env=env, capture_output=True,
                           text=True, timeout=1800)
     assert proc.stdout.strip(), proc.stderr[-5000:]  # exit 1 is expected: one item is bad
     artifacts = root / "artifacts"

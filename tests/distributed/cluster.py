@@ -2,7 +2,8 @@
 and N Celery workers, each a separate process, for `make test-distributed`.
 
 Every process is started in its own session and stopped (process group, SIGTERM then SIGKILL)
-when the cluster closes, whatever happened in between.
+when the cluster closes, whatever happened in between; `cadl.procs` does both, for this cluster
+and for the embedded Airflow that `cadl` starts.
 """
 
 import json
@@ -10,35 +11,17 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from cadl.procs import (create_database, free_port, init_postgres, pg_bin, start_postgres,
+                        stop_group, wait_for_port)
+
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float, what: str, proc=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
 
 
 class Cluster:
@@ -90,45 +73,18 @@ class Cluster:
         """Kill a process and everything it forked (its process group)."""
         proc = self.procs[name]
         self.killed.add(name)
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc.pid, timeout=15, sig=sig)
+        proc.wait()
 
     def _start_postgres(self) -> None:
-        # Postgres refuses to run as root: as root, its files live in a folder of their own
-        # that the postgres user owns (pytest's tmp folders are private to root).
+        # As root, Postgres runs as the postgres user: its files live in a folder of their own
+        # that this user can reach (pytest's tmp folders are private to root).
         self.pg_root = Path(tempfile.mkdtemp(prefix="cadl-pg-"))
-        data, pwfile = self.pg_root / "data", self.pg_root / "pgpass"
-        pwfile.write_text("airflow\n")
-        as_user = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
-        if as_user:
-            for path in (self.pg_root, pwfile):
-                shutil.chown(path, "postgres")
-        made = subprocess.run(as_user + [str(PG_BIN / "initdb"), "-D", str(data), "-U",
-                                         "airflow", "--pwfile", str(pwfile), "-A", "md5",
-                                         "-E", "UTF8"], capture_output=True, text=True)
-        if made.returncode:
-            raise RuntimeError(f"initdb failed: {made.stderr[-2000:]}")
-        self._start("postgres", as_user + [
-            str(PG_BIN / "postgres"), "-D", str(data), "-p", str(self.pg_port),
-            "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={data}",
-            "-c", "fsync=off", "-c", "max_connections=200"])
-        wait_for_port(self.pg_port, 60, "postgres", self.procs["postgres"])
-        env = dict(self.env, PGPASSWORD="airflow")
-        for _ in range(30):
-            made = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U",
-                                   "airflow", "-d", "postgres", "-c", "CREATE DATABASE airflow"],
-                                  env=env, capture_output=True)
-            if made.returncode == 0:
-                return
-            time.sleep(1)
-        raise RuntimeError(f"could not create the airflow database: {made.stderr.decode()}")
+        os.chmod(self.pg_root, 0o755)
+        init_postgres(self.pg_root / "data", "airflow", "airflow")
+        self.procs["postgres"] = start_postgres(self.pg_root / "data", self.pg_port,
+                                                self.logs / "postgres.log", fsync=False)
+        create_database(self.pg_port, "airflow", "airflow", "airflow")
 
     def _start_redis(self) -> None:
         self._start("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
@@ -181,7 +137,7 @@ class Cluster:
 
     def sql(self, query: str) -> list[list[str]]:
         env = dict(self.env, PGPASSWORD="airflow")
-        out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "airflow",
+        out = subprocess.run([str(pg_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "airflow",
                               "-d", "airflow", "-At", "-F", "\t", "-c", query], env=env,
                              capture_output=True, text=True, check=True).stdout
         return [line.split("\t") for line in out.splitlines() if line]

@@ -58,7 +58,7 @@ def _kill_worker_during_ocr(cluster: Cluster, worker: str, timeout: float) -> di
     while time.monotonic() < deadline:
         cluster.check_alive()
         running = [ti for ti in cluster.task_instances(RUN_ID)
-                   if ti["task_id"] == "ocr" and ti["state"] == "running"
+                   if ti["task_id"] == "unit.ocr" and ti["state"] == "running"
                    and ti["hostname"] == worker]
         if running:
             time.sleep(0.5)  # inside tesseract, not at the task's first line
@@ -78,16 +78,16 @@ def test_batch_completes_after_a_worker_is_killed(cluster_run):
 
 
 def test_ocr_ran_on_both_workers(cluster_run):
-    hosts = {ti["hostname"] for ti in cluster_run["tries"] if ti["task_id"] == "ocr"}
+    hosts = {ti["hostname"] for ti in cluster_run["tries"] if ti["task_id"] == "unit.ocr"}
     assert {"worker1", "worker2"} <= hosts
-    units = {ti["map_index"] for ti in cluster_run["tis"] if ti["task_id"] == "ocr"}
+    units = {ti["map_index"] for ti in cluster_run["tis"] if ti["task_id"] == "unit.ocr"}
     assert len(units) >= 4  # the batch was split into several work units
 
 
 def test_the_killed_task_was_retried_on_the_other_worker(cluster_run):
     victim = cluster_run["victim"]
     final = next(ti for ti in cluster_run["tis"]
-                 if ti["task_id"] == "ocr" and ti["map_index"] == victim["map_index"])
+                 if ti["task_id"] == "unit.ocr" and ti["map_index"] == victim["map_index"])
     assert final["state"] == "success"
     assert int(final["try_number"]) >= 2
     assert final["hostname"] == "worker2"
