@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import shutil
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -27,8 +26,9 @@ from kernel.errors import BatchInvalid, BatchNotReady, InvalidId, ItemsFailed
 from kernel.ids import check_id
 from kernel.paths import inside
 from kernel.settings import Settings, get_settings
-from ingest.models import Batch, Item, ValidationReport, where
+from ingest.models import Item, ValidationReport, where
 from cadl.records import describe_from_records  # noqa: F401 - also cadl.cli's entry
+from cadl.units import unit_size, work_units
 from cadl.stages import (
     Unit,
     deposit,
@@ -44,7 +44,6 @@ from cadl.stages import (
 log = logging.getLogger(__name__)
 
 ROWS_QUARANTINED = "rows_quarantined.json"
-ID_NAMESPACE = uuid.UUID("6f1c0a3e-54a4-4c33-9d8e-2f0b1f6f0c11")
 
 
 # --- validate ----------------------------------------------------------------------------------
@@ -191,19 +190,6 @@ def validate(batch_dir: str, run_id: str = "manual", settings: Settings | None =
             "containers": [i.item_id for i in batch.items if i.is_container]}
 
 
-MIN_UNITS = 6
-
-
-def unit_size(batch: Batch, units: list[dict], unit_pages: int) -> int:
-    """Pages per work unit for this batch: `unit_pages`, or fewer so that a batch makes at least
-    about MIN_UNITS units (never under 4 pages). The stages after OCR of one unit run while the
-    next units are read, so a batch of one or two units would leave them all to the end; more
-    units than that only add Airflow's cost per task (a process start and imports each)."""
-    pages = {item.item_id: len(item.pages) for item in batch.items}
-    total = sum(pages[u["item_id"]] for u in units if u["action"] == "process")
-    return max(1, min(unit_pages, max(4, -(-total // MIN_UNITS))))
-
-
 def _quarantine_rows(path: Path, batch_work: Path, report: ValidationReport,
                      settings: Settings) -> None:
     """Quarantine (report only) each manifest row that is no item: its item_id is not an id.
@@ -220,29 +206,6 @@ def _quarantine_rows(path: Path, batch_work: Path, report: ValidationReport,
         where_to = quarantine_row(path, line, problems, settings, now())
         rows.append({"row": line, "quarantine": str(where_to)})
     write_json(batch_work / ROWS_QUARANTINED, rows)
-
-
-def work_units(batch: Batch, units: list[dict], unit_pages: int) -> list[dict]:
-    """Group the items into work units of about `unit_pages` pages, in manifest order.
-
-    An item is never split (its PDF, METS and bag are made whole); an item larger than
-    `unit_pages` is a unit of its own. Items that need no work (quarantined) ride along with
-    the others, so they cost no task of their own.
-    """
-    pages = {item.item_id: len(item.pages) for item in batch.items}
-    groups: list[dict] = []
-    current: list[dict] = []
-    size = 0
-    for unit in units:
-        weight = pages[unit["item_id"]] if unit["action"] == "process" else 0
-        if current and weight and size + weight > max(unit_pages, 1):
-            groups.append({"batch_id": batch.batch_id, "items": current})
-            current, size = [], 0
-        current.append(unit)
-        size += weight
-    if current:
-        groups.append({"batch_id": batch.batch_id, "items": current})
-    return groups
 
 
 def _validate_batch_or_bag(path: Path, batch_work: Path, settings: Settings) -> ValidationReport:

@@ -144,7 +144,7 @@ def ingest_batch():
             task_id="decide", doc_md=TASK_DOCS["decide"], subject=question["subject"],
             body=question["body"], options=OPTIONS, params=review_params(),
             response_timeout=review_deadline(), retries=0,
-            on_failure_callback=review_timed_out)
+            on_failure_callback=[task_failed, review_timed_out])
 
         @task(doc_md=TASK_DOCS["apply"], retries=0)
         def apply(ask: dict, answer: dict) -> dict:
