@@ -35,7 +35,7 @@ def _settings(root) -> Settings:
     return Settings(landing_dir=root / "landing", work_dir=root / "work",
                     reports_dir=root / "reports", quarantine_dir=root / "quarantine",
                     preservation_url=(root / "preservation").as_uri(),
-                    access_url=(root / "access").as_uri())
+                    access_url=(root / "access").as_uri(), allow_file_urls=True)
 
 
 @pytest.fixture(scope="module")
