@@ -191,6 +191,12 @@ def _utc(now: datetime) -> str:
     return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _shown_on(portal: str, entries: dict[str, dict]):
+    """(item_id, entry) of each published entry `portal` shows now, in id order."""
+    return [(item_id, entries[item_id]) for item_id in sorted(entries)
+            if portal in entries[item_id].get("portals", [])]
+
+
 def write_portal_catalogues(access: Storage, now: datetime,
                             entries: dict[str, dict] | None = None) -> dict[str, str]:
     """portals/<p>/catalogue.json for each portal: only what that portal may show now."""
@@ -198,10 +204,7 @@ def write_portal_catalogues(access: Storage, now: datetime,
     uris = {}
     for portal in PORTALS:
         items = []
-        for item_id in sorted(entries):
-            entry = entries[item_id]
-            if portal not in entry.get("portals", []):
-                continue
+        for item_id, entry in _shown_on(portal, entries):
             item = {k: v for k, v in entry.items() if k != "files"}
             item["item_json"] = f"items/{item_id}/item.json"
             items.append(item)
@@ -224,10 +227,7 @@ def write_portal_collections(access: Storage, base_url: str,
     `partOf` of each of those manifests."""
     for portal in PORTALS:
         items = []
-        for item_id in sorted(entries):
-            entry = entries[item_id]
-            if portal not in entry.get("portals", []):
-                continue
+        for item_id, entry in _shown_on(portal, entries):
             items.append({"id": join_url(base_url, f"items/{item_id}/{MANIFEST}"),
                           "type": "Manifest", "label": _entry_label(entry)})
         collection = {"@context": CONTEXT, "id": portal_collection_id(base_url, portal),
