@@ -15,7 +15,8 @@ from lxml import etree
 from ingest.models import Item
 from kernel.languages import language
 from kernel.namespaces import MODS
-from metadata.marc_mods import OVERRIDES, RecordDescription, marc21_description
+from metadata.marc_common import OVERRIDES, RecordDescription
+from metadata.marc_mods import marc21_description
 from metadata.unimarc_mods import unimarc_description
 
 # Item fields a record can fill, and the group of MODS elements each belongs to.

@@ -1,6 +1,6 @@
 """UNIMARC and CNMARC records as MODS, by our mapping (the tables are in
 docs/catalogue-records.md); the shared helpers (scripts, pairs, punctuation) are in
-`metadata.marc_mods`.
+`metadata.marc_common`.
 
 UNIMARC links the vernacular and romanized forms of a field by repeating it with the same $6
 and the script in $7 ("ea" Chinese, "ba" Latin, "fa" Arabic); the National Library of China's
@@ -13,9 +13,17 @@ from __future__ import annotations
 from lxml import etree
 
 from ingest.models import CatalogueRecord, Item, MarcField
-from metadata.marc_mods import (EVENTS_264, PINYIN, UNIMARC_RELATORS, UNIMARC_SCRIPTS, M,
-                                RecordDescription, Variant, _coded_into_origin, _emit, _join,
-                                _lang_code, _roles, clean, detect_script)
+from metadata.marc_common import (EVENTS_264, PINYIN, M, RecordDescription, Variant,
+                                  _coded_into_origin, _emit, _join, _lang_code, _roles, clean,
+                                  detect_script)
+
+# UNIMARC $7 positions 0-1 (script of cataloguing) → ISO 15924.
+UNIMARC_SCRIPTS = {"ba": "Latn", "ca": "Cyrl", "ea": "Hani", "fa": "Arab", "ga": "Grek",
+                   "ha": "Hebr", "da": "Jpan", "ka": "Kore"}
+# UNIMARC relator codes (numeric) → MARC relator codes.
+UNIMARC_RELATORS = {"070": "aut", "340": "edt", "730": "trl", "440": "ill", "020": "ann",
+                    "080": "aui", "205": "ctb", "212": "cmm", "650": "pbl", "651": "pbd",
+                    "220": "com", "600": "pht", "295": "dgg", "727": "dgs"}
 
 
 def _unimarc_variants(record: CatalogueRecord) -> list[tuple[str, list[Variant], str]]:
