@@ -37,6 +37,7 @@ OVERRIDES = {"title": "title", "title_ar": "title", "title_zh": "title", "title_
              "subjects": "subjects", "identifier": "identifier"}
 ISSUANCE = {"m": "monographic", "s": "serial", "i": "integrating resource",
             "a": "monographic", "c": "multipart monograph"}
+# Second indicator of MARC 21 264 and UNIMARC 214 (the same codes) → MODS originInfo eventType.
 EVENTS_264 = {"0": "production", "1": "publication", "2": "distribution", "3": "manufacture",
               "4": "copyright"}
 _TRAILING = re.compile(r"[\s/:;=,.،؛：；／，。]+$")
@@ -169,6 +170,23 @@ def _roles(f: MarcField, code_sub: str = "4", text_sub: str = "e",
                                        authorityURI=MARC_RELATOR,
                                        valueURI=f"{MARC_RELATOR}/{code}")))
     return roles
+
+
+def origin_info(f: MarcField, publisher: str, date: str,
+                event_tag: str) -> etree._Element | None:
+    """An imprint field as one MODS originInfo, or None when it holds nothing.
+
+    Places are $a in both flavours; the publisher and date subfields differ (MARC 21 260/264
+    $b $c, UNIMARC 210/214 $c $d). The event comes from the second indicator of the newer
+    field (`event_tag`: 264 or 214), the older one (260, 210) is always a publication; a
+    production's date is dateCreated, a copyright's copyrightDate, any other dateIssued."""
+    children = [M.place(M.placeTerm(clean(v), type="text")) for v in f.values("a")]
+    children += [M.publisher(clean(v)) for v in f.values(publisher)]
+    event = EVENTS_264.get(f.ind2, "publication") if f.tag == event_tag else "publication"
+    date_tag = {"production": "dateCreated", "copyright": "copyrightDate"}.get(event,
+                                                                                 "dateIssued")
+    children += [getattr(M, date_tag)(clean(v).strip("[]")) for v in f.values(date)]
+    return M.originInfo(*children, eventType=event) if children else None
 
 
 def _coded_into_origin(record: CatalogueRecord, desc: RecordDescription,

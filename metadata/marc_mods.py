@@ -14,9 +14,9 @@ import re
 from lxml import etree
 
 from ingest.models import CatalogueRecord, Item, MarcField
-from metadata.marc_common import (ALA_LC, EVENTS_264, M, RecordDescription, Variant,
+from metadata.marc_common import (ALA_LC, M, RecordDescription, Variant,
                                   _coded_into_origin, _emit, _join, _lang_code, _roles, clean,
-                                  detect_script)
+                                  detect_script, origin_info)
 
 # MARC 21 880 $6 script identification codes → ISO 15924.
 MARC21_SCRIPTS = {"(3": "Arab", "4": "Arab", "$1": "Hani", "(B": "Latn", "(N": "Cyrl",
@@ -98,13 +98,7 @@ def _marc21_name(f: MarcField) -> etree._Element | None:
 
 
 def _marc21_origin(f: MarcField) -> etree._Element | None:
-    children = [M.place(M.placeTerm(clean(v), type="text")) for v in f.values("a")]
-    children += [M.publisher(clean(v)) for v in f.values("b")]
-    event = EVENTS_264.get(f.ind2, "publication") if f.tag == "264" else "publication"
-    date_tag = {"production": "dateCreated", "copyright": "copyrightDate"}.get(event,
-                                                                                 "dateIssued")
-    children += [getattr(M, date_tag)(clean(v).strip("[]")) for v in f.values("c")]
-    return M.originInfo(*children, eventType=event) if children else None
+    return origin_info(f, publisher="b", date="c", event_tag="264")
 
 
 def _subject_authority(f: MarcField) -> dict[str, str]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from lxml import etree
 
 from ingest.models import CatalogueRecord, Item, MarcField
-from metadata.marc_common import (EVENTS_264, PINYIN, M, RecordDescription, Variant,
+from metadata.marc_common import (PINYIN, M, RecordDescription, Variant,
                                   _coded_into_origin, _emit, _join, _lang_code, _roles, clean,
-                                  detect_script)
+                                  detect_script, origin_info)
 
 # UNIMARC $7 positions 0-1 (script of cataloguing) → ISO 15924.
 UNIMARC_SCRIPTS = {"ba": "Latn", "ca": "Cyrl", "ea": "Hani", "fa": "Arab", "ga": "Grek",
@@ -107,13 +107,7 @@ def _unimarc_name(f: MarcField) -> etree._Element | None:
 
 
 def _unimarc_origin(f: MarcField) -> etree._Element | None:
-    children = [M.place(M.placeTerm(clean(v), type="text")) for v in f.values("a")]
-    children += [M.publisher(clean(v)) for v in f.values("c")]
-    event = EVENTS_264.get(f.ind2, "publication") if f.tag == "214" else "publication"
-    date_tag = {"production": "dateCreated", "copyright": "copyrightDate"}.get(event,
-                                                                                 "dateIssued")
-    children += [getattr(M, date_tag)(clean(v).strip("[]")) for v in f.values("d")]
-    return M.originInfo(*children, eventType=event) if children else None
+    return origin_info(f, publisher="c", date="d", event_tag="214")
 
 
 def _unimarc_subject(f: MarcField) -> etree._Element | None:

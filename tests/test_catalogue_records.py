@@ -279,3 +279,45 @@ def test_the_same_record_from_another_place_gives_the_same_fingerprint(tmp_path)
         item.pages = []  # the two batches' page files are equal, their paths are not
         prints.append(fingerprint(item, {}))
     assert prints[0] == prints[1]
+
+
+# MARC 21 260/264 and UNIMARC 210/214 go through one originInfo builder: the event from the
+# second indicator of 264/214 picks the MODS date element, each flavour its own subfields.
+IMPRINTS = [
+    ("marc21", "264", "0", [("a", "دمشق :"), ("b", "مطبعة المقتبس،"), ("c", "1906.")],
+     "production", "dateCreated", "دمشق", "مطبعة المقتبس"),
+    ("marc21", "264", "4", [("a", "Dimashq :"), ("c", "©1906")],
+     "copyright", "copyrightDate", "Dimashq", None),
+    ("marc21", "260", "4", [("a", "دمشق :"), ("b", "مطبعة المقتبس،"), ("c", "[1906]")],
+     "publication", "dateIssued", "دمشق", "مطبعة المقتبس"),
+    ("unimarc", "214", "0", [("a", "北京"), ("c", "新潮社"), ("d", "1923")],
+     "production", "dateCreated", "北京", "新潮社"),
+    ("unimarc", "214", "2", [("a", "臺北"), ("c", "北新書局"), ("d", "[1926]")],
+     "distribution", "dateIssued", "臺北", "北新書局"),
+    ("unimarc", "210", "0", [("a", "上海"), ("c", "北新书局"), ("b", "not a publisher"),
+                             ("d", "1926")],
+     "publication", "dateIssued", "上海", "北新书局"),
+]
+
+
+@pytest.mark.parametrize(("fmt", "tag", "ind2", "subfields", "event", "date_element", "place",
+                          "publisher"), IMPRINTS)
+def test_an_imprint_field_becomes_origin_info_with_its_event_and_date_element(
+        fmt, tag, ind2, subfields, event, date_element, place, publisher):
+    from ingest.models import CatalogueRecord, Item, MarcField
+    from metadata.catalogue import describe_record
+
+    record = CatalogueRecord(control_number="imprint-1", format=fmt, source="records.xml",
+                             leader="00000cam a2200000 i 4500",
+                             fields=[MarcField(tag=tag, ind2=ind2, subfields=subfields)])
+    language = "ar" if fmt == "marc21" else "zh-Hant"
+    item = Item(item_id="imprint-1", row=2, languages=[language], title="—",
+                catalogue_record=record)
+    origin = describe_record(item).groups["origin"][0]
+    assert origin.get("eventType") == event
+    assert origin.findtext("mods:place/mods:placeTerm[@type='text']", namespaces=NS) == place
+    assert [p.text for p in origin.findall("mods:publisher", NS)] == \
+        ([publisher] if publisher else [])
+    dates = [e for e in origin if etree.QName(e).localname.startswith(("date", "copyright"))]
+    assert [etree.QName(e).localname for e in dates] == [date_element]
+    assert dates[0].text == subfields[-1][1].strip("[].")
