@@ -127,10 +127,12 @@ class Alert:
         return f"[cadl] {self.kind.replace('_', ' ')}: {where} – batch {batch}"
 
 
-def _alerts_file(reports_dir: Path | None = None) -> Path:
+def configured_reports_dir() -> Path:
+    """The reports folder of the process's settings (CADL_REPORTS_DIR), for the Airflow
+    callbacks, which get no Settings of their own."""
     from kernel.settings import get_settings
 
-    return Path(reports_dir or get_settings().reports_dir) / "alerts.jsonl"
+    return Path(get_settings().reports_dir)
 
 
 def _escape(text: str) -> str:
@@ -174,19 +176,21 @@ def reviewer_notifiers(subject: str, body: str, config: AlertConfig | None = Non
     return notifiers(subject, body, config.reviewers_email, config.reviewers_apprise_tag, config)
 
 
-def record_alert(alert: Alert, config: AlertConfig | None = None,
-                 reports_dir: Path | None = None) -> list[str]:
+def record_alert(alert: Alert, config: AlertConfig | None = None, *,
+                 reports_dir: Path) -> list[str]:
     """Log the alert, append it to alerts.jsonl, send it where configured; returns the channels used.
 
-    Never raises for a channel that fails (it is logged, without the exception's text, which may
-    carry a webhook URL and its token).
+    `reports_dir` has no default: each caller names the reports folder of the settings it runs
+    with, so an alert always lands beside that run's reports, where the collection view reads
+    it, never in a folder a default chose. Never raises for a channel that fails (it is
+    logged, without the exception's text, which may carry a webhook URL and its token).
     """
     config = config or load_config()
     log.error("ALERT %s: %s (run %s, batch %s)", alert.subject, alert.message, alert.run_id,
               alert.batch_dir)
     channels = ["log"]
     try:
-        path = _alerts_file(reports_dir)
+        path = Path(reports_dir) / "alerts.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(asdict(alert), ensure_ascii=False) + "\n")
@@ -222,7 +226,7 @@ def task_failed(context) -> None:
         batch_dir=params.get("batch_dir"),
         log_url=_get(ti, "log_url"),
         message=f"{type(exc).__name__}: {exc}" if exc else "the task failed",
-    ))
+    ), reports_dir=configured_reports_dir())
 
 
 async def deadline_missed(context: dict | None = None, **_) -> list[str]:
@@ -246,4 +250,4 @@ def _deadline_missed(context: dict | None) -> list[str]:
         batch_dir=conf.get("batch_dir"),
         message=f"the batch was not preserved and reported within {hours:g} hours of being "
                 f"queued (run state: {run.get('state')})",
-    ))
+    ), reports_dir=configured_reports_dir())

@@ -161,9 +161,8 @@ def test_unreachable_smtp_server_never_raises(tmp_path, monkeypatch):
     path.write_text(json.dumps({"email": {"to": ["a@example.org"], "conn_id": "cadl_smtp"}}),
                     "utf-8")
     monkeypatch.setenv("CADL_ALERTS_CONFIG", str(path))
-    monkeypatch.setenv("CADL_REPORTS_DIR", str(tmp_path / "reports"))
     alert = alerts.Alert(kind="task_failed", dag_id="d", run_id="r", message="m")
-    assert alerts.record_alert(alert) == ["log", "file"]
+    assert alerts.record_alert(alert, reports_dir=tmp_path / "reports") == ["log", "file"]
 
 
 def test_an_old_webhook_url_is_refused_with_what_to_do(tmp_path):
@@ -191,7 +190,8 @@ def test_only_retryable_errors_are_retried():
     assert order[-1] is errors.PipelineError
 
 
-def test_deadline_alert_never_blocks_the_triggerers_event_loop(tmp_path, monkeypatch):
+def test_deadline_alert_never_blocks_the_triggerers_event_loop(tmp_path, monkeypatch,
+                                                               fresh_settings):
     """The webhook answers only once another coroutine on the same loop has run: a callback
     that blocked the loop during the POST would make the receiver give up (`released` False)."""
     release, outcome = threading.Event(), {}
@@ -232,3 +232,59 @@ def test_deadline_alert_never_blocks_the_triggerers_event_loop(tmp_path, monkeyp
         server.shutdown()
     assert outcome["released"] is True
     assert "apprise" in channels
+
+
+@pytest.fixture
+def fresh_settings():
+    """Drops the cached settings before and after the test, so the CADL_* variables it sets
+    are the ones read, and the next test does not inherit its folders."""
+    from kernel.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def other_reports(tmp_path, monkeypatch, fresh_settings):
+    """Settings whose every folder is outside var/: reports in a folder named in Chinese and
+    Arabic, an alert configuration with no channel (only the log and the file)."""
+    config = tmp_path / "alerts.json"
+    config.write_text("{}", "utf-8")
+    monkeypatch.setenv("CADL_ALERTS_CONFIG", str(config))
+    for name in ("landing", "work", "quarantine"):
+        monkeypatch.setenv(f"CADL_{name.upper()}_DIR", str(tmp_path / name))
+    monkeypatch.setenv("CADL_PRESERVATION_URL", (tmp_path / "preservation").as_uri())
+    monkeypatch.setenv("CADL_ACCESS_URL", (tmp_path / "access").as_uri())
+    folder = tmp_path / "elsewhere" / "报告-تقارير"
+    monkeypatch.setenv("CADL_REPORTS_DIR", str(folder))
+    return folder
+
+
+def test_airflow_callbacks_file_alerts_in_the_configured_reports_folder(other_reports):
+    from cadl.collection import collection_view
+    from kernel.settings import VAR, get_settings
+
+    default = VAR / "reports" / "alerts.jsonl"
+    default_before = default.read_bytes() if default.exists() else None
+    alerts.task_failed({"ti": _TI(), "params": {"batch_dir": "/landing/批次-002"},
+                        "exception": errors.StorageUnavailable("s3 endpoint refused")})
+    channels = asyncio.run(alerts.deadline_missed(context={"dag_run": {
+        "dag_id": "ingest_batch", "run_id": "manual__3", "state": "running",
+        "conf": {"batch_dir": "/landing/دفعة-8"}}}))
+    assert channels == ["log", "file"]
+    lines = [json.loads(line) for line in
+             (other_reports / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert [(a["kind"], a["batch_dir"]) for a in lines] == [
+        ("task_failed", "/landing/批次-002"), ("deadline_missed", "/landing/دفعة-8")]
+    assert (default.read_bytes() if default.exists() else None) == default_before
+    # The collection view reads the same configured folder: both alerts are shown there.
+    shown = collection_view(get_settings())["alerts"]
+    assert [a["kind"] for a in shown] == ["deadline_missed", "task_failed"]
+
+
+def test_an_alert_cannot_be_recorded_without_naming_its_reports_folder(other_reports):
+    alert = alerts.Alert(kind="task_failed", dag_id="d", run_id="r", message="m")
+    with pytest.raises(TypeError, match="reports_dir"):
+        alerts.record_alert(alert)
+    assert not (other_reports / "alerts.jsonl").exists()

@@ -240,6 +240,31 @@ def test_an_overdue_review_alerts_and_publishes_nothing(store):
     assert [e["item_id"] for e in review.review_queue(settings, now=late)] == [HELD]
 
 
+
+def test_review_alerts_go_to_the_reports_folder_of_the_settings_given(store, tmp_path,
+                                                                     monkeypatch):
+    """A caller's own settings win over the process's CADL_REPORTS_DIR: the alerts land beside
+    the reports the collection view of those settings reads."""
+    from cadl import review_task
+    from cadl.collection import collection_view
+
+    root, settings = store
+    elsewhere = tmp_path / "其他-أخرى"
+    monkeypatch.setenv("CADL_REPORTS_DIR", str(elsewhere))
+    get_settings.cache_clear()
+    late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
+        hours=settings.review_deadline_hours + 1)
+    review.overdue_reviews(settings, now=late)
+    review_task.held_items("batch-001", settings=settings)
+    review_task.deadline_passed(HELD, "batch-001", settings)
+    alerts = [json.loads(line) for line in
+              (root / "reports" / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert [a["kind"] for a in alerts[-3:]] == ["review_overdue", "review_needed",
+                                                "review_overdue"]
+    assert not (elsewhere / "alerts.jsonl").exists()
+    shown = [a["kind"] for a in collection_view(settings, now=late)["alerts"]]
+    assert shown[:3] == ["review_overdue", "review_needed", "review_overdue"]
+
 # --- the review task of ingest_batch (its functions; the scheduler test is not written yet) ---
 
 def test_the_review_task_asks_about_each_held_item_and_tells_the_reviewers(store):
