@@ -7,8 +7,9 @@ blocks, relative ones (`from . import x`) and `importlib.import_module("...")` w
 name. An import hidden inside a function still runs, so it counts like any other.
 
 Rules:
-- a package may import only packages below it in LAYERS (and itself); `dags` only `cadl` and
-  `kernel` (DAG files wire tasks, the application does the work);
+- a package may import only packages below it in LAYERS (and itself); `dags` and `plugins`
+  only `cadl` and `kernel` (DAG files and Airflow plugins wire, the application does the work),
+  so neither imports the other and, being on top, nothing imports them;
 - no cycle between packages, and none between modules (inside one package either);
 - runtime code imports nothing from `tests/` or `bench/` (they are outside the graph);
 - a runtime module over 400 lines says in its docstring why (or is split).
@@ -34,9 +35,12 @@ LAYERS: tuple[str, ...] = (
     "publication",
     "cadl",
     "dags",
+    "plugins",
 )
-# Packages whose allowed imports are narrower than "everything below".
-ONLY_IMPORTS: dict[str, frozenset[str]] = {"dags": frozenset({"cadl", "kernel"})}
+# Packages whose allowed imports are narrower than "everything below": the two folders Airflow
+# loads itself (DAG files; plugins/, the collection view's registration) only wire cadl in.
+WIRING: tuple[str, ...] = ("dags", "plugins")
+ONLY_IMPORTS: dict[str, frozenset[str]] = {p: frozenset({"cadl", "kernel"}) for p in WIRING}
 # First-party folders outside the graph: runtime code must not import them.
 OUTSIDE_GRAPH: tuple[str, ...] = ("tests", "bench")
 
@@ -299,8 +303,9 @@ def check(root: Path, layers: tuple[str, ...] = LAYERS) -> list[str]:
 
 
 def test_every_runtime_package_is_in_the_layer_order():
-    installed = _installed_packages()
-    assert set(installed) | {"dags"} == set(LAYERS), (
+    # Airflow reads dags/ and plugins/ from their folders; everything else is installed.
+    installed = {package.split(".")[0] for package in _installed_packages()}
+    assert installed | set(WIRING) == set(LAYERS), (
         "pyproject.toml [tool.setuptools] packages and LAYERS in tests/test_architecture.py "
         f"must name the same packages: {sorted(installed)} vs {list(LAYERS)}"
     )
@@ -324,6 +329,11 @@ def test_the_graph_is_read_from_every_module():
     # Function-level imports count: the DAG files import cadl.pipeline inside their tasks.
     assert any(
         imp.source == "dags.ingest_batch" and imp.target == "cadl.pipeline" for imp in imports
+    )
+    # The Airflow plugin is read too (a folder without __init__.py, as Airflow loads it).
+    assert any(
+        imp.source == "plugins.cadl_collection" and imp.target == "cadl.webapp"
+        for imp in imports
     )
 
 
@@ -389,10 +399,11 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 @pytest.fixture
 def layered(tmp_path: Path) -> Path:
     """A small tree with every runtime package and one clean module in each."""
-    files = {f"{p}/__init__.py": '"""p."""\n' for p in LAYERS if p != "dags"}
+    files = {f"{p}/__init__.py": '"""p."""\n' for p in LAYERS if p not in WIRING}
     files["kernel/errors.py"] = "class PipelineError(Exception):\n    pass\n"
     files["preservation/bagcheck.py"] = "from kernel.errors import PipelineError\n"
     files["dags/ingest_batch.py"] = "def task():\n    from cadl.pipeline import run\n"
+    files["plugins/collection.py"] = "from cadl.pipeline import run\nfrom kernel import errors\n"
     files["cadl/pipeline.py"] = "from publication import access\n\ndef run():\n    pass\n"
     files["publication/access.py"] = "from preservation.bagcheck import PipelineError\n"
     return _tree(tmp_path, files)
@@ -434,6 +445,31 @@ def test_a_dag_file_may_import_only_cadl_and_kernel(layered: Path):
     assert check(layered) == [
         "dags/watch.py:1 imports ingest.models: dags may import only cadl and kernel, not ingest"
     ]
+
+
+def test_a_plugin_may_import_only_cadl_and_kernel(layered: Path):
+    _tree(layered, {"plugins/view.py": "import json\n\nfrom publication.access import x\n"
+                                       "from dags import ingest_batch\n"})
+    assert check(layered) == [
+        "plugins/view.py:3 imports publication.access: plugins may import only cadl and kernel, "
+        "not publication",
+        "plugins/view.py:4 imports dags.ingest_batch: plugins may import only cadl and kernel, "
+        "not dags",
+    ]
+
+
+def test_nothing_may_import_a_plugin(layered: Path):
+    _tree(layered, {"cadl/webapp.py": "def app():\n    from plugins import collection\n",
+                    "dags/view.py": "import plugins.collection\n"})
+    problems = check(layered)
+    assert problems[:2] == [
+        "cadl/webapp.py:2 imports plugins.collection: cadl (layer 7) may not import plugins "
+        "(layer 9)",
+        "dags/view.py:1 imports plugins.collection: dags may import only cadl and kernel, "
+        "not plugins",
+    ]
+    # The plugin imports cadl, so cadl importing it back is also a cycle.
+    assert problems[2].startswith("import cycle between packages cadl -> plugins -> cadl")
 
 
 def test_runtime_code_may_not_import_tests_or_bench(layered: Path):

@@ -12,12 +12,12 @@ import fnmatch
 import tomllib
 from pathlib import Path
 
-from test_architecture import LAYERS
+from test_architecture import LAYERS, WIRING
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
-# Top-level folders that are not installed: Airflow reads DAGs and plugins from its folders.
-NOT_INSTALLED = {"dags", "plugins"}
+# Not installed: Airflow reads DAG files and plugins from its own folders.
+NOT_INSTALLED = set(WIRING)
 SKIP = {"__pycache__"}
 
 
