@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         "as the S3 keys unless others are given, and never logged."
     )
     s3_region: str = Field("us-east-1", description="Region name sent to the S3 server.")
+    s3_checksum: str = Field(
+        "crc64nvme", pattern="^(crc64nvme|crc32c|crc32|md5|CRC64NVME|CRC32C|CRC32|MD5)$",
+        description="Checksum sent with every S3 upload, which the server verifies and reports "
+        "back: crc64nvme (default, AWS's own; needs the awscrt package), crc32c (awscrt), "
+        "crc32, or md5 (Content-MD5 and the ETag) for servers that know no other.",
+    )
     aws_conn_id: str | None = Field(
         None, description="Airflow connection holding S3 credentials, if not in the environment."
     )
@@ -195,8 +201,9 @@ class Settings(BaseSettings):
     )
     deposit_verify: str = Field(
         "checksum", pattern="^(checksum|reread)$",
-        description="How deposit verifies uploads: 'checksum' trusts the MD5/ETag the S3 server "
-        "reports for the bytes hashed in the same pass (folders are always re-read); 'reread' "
+        description="How deposit verifies uploads: 'checksum' trusts the checksum (see "
+        "CADL_S3_CHECKSUM) the S3 server reports for the bytes hashed in the same pass "
+        "(folders are always re-read); 'reread' "
         "downloads every object again.",
     )
     audit_cycle_days: int = Field(

@@ -3,12 +3,16 @@
 The layout of versions and their completion markers (DEPOSITED.json, written last) is in
 `preservation.versions`; a version with a marker is a verified copy.
 
-Each bag file is read once: the SHA-512 compared with the manifest, the MD5 the S3 server checks
-(Content-MD5) and the upload all come from the same chunks. Verification then lists the version
-(one request per thousand objects) and accepts an object when its size matches and the server's
-ETag is the one its upload answered with and that ETag equals the MD5 we computed; anything else,
-and every object on a folder (a disk reports no checksum), is read back and its SHA-512 compared.
-`reread=True` reads everything back whatever the server says.
+Each bag file is read once: the SHA-512 compared with the manifest, the checksum the S3 server
+checks (CADL_S3_CHECKSUM: a full-object CRC64NVME by default, Content-MD5 for servers without
+flexible checksums) and the upload all come from the same chunks. The SHA-512 is not a repeat of
+the one computed when the bag was made: it is what proves that the bytes sent are still the bytes
+the manifest lists, and the server's checksum proves it stored the bytes sent. Verification then
+lists the version (one request per thousand objects) and accepts an object when its size
+matches, the server reported the checksum we computed, and the listed ETag is still the one its
+upload answered with; anything else, and every object on a folder (a disk reports no checksum),
+is read back and its SHA-512 compared. `reread=True` reads everything back whatever the server
+says.
 
 With a replica (a second location), the same version goes there under the same keys with the
 same DEPOSITED.json, after the primary copy is complete (`preservation.replica`).

@@ -5,17 +5,21 @@ client settings make that work:
 
 - path-style addressing (`http://host/bucket/key`), because self-hosted servers rarely have
   wildcard DNS for `bucket.host`;
-- `request_checksum_calculation` / `response_checksum_validation` set to "when_required", because
-  botocore ≥ 1.36 otherwise sends CRC checksum headers that several non-AWS servers reject (we
-  verify content ourselves with SHA-512 re-reads anyway);
+- `request_checksum_calculation` / `response_checksum_validation` set to "when_required":
+  botocore does not compute checksums of its own; this module sends the one `CADL_S3_CHECKSUM`
+  names (`preservation.checksums`), computed from the chunks it hashes anyway;
 - botocore "standard" retries (exponential backoff with jitter), so a brief outage or throttling
   is absorbed before it surfaces as `StorageUnavailable`, which Airflow retries later.
 
 Uploads read the source once: each chunk feeds the SHA-512 (checked against the bag manifest) and
-an MD5 sent as Content-MD5, so the server refuses a chunk damaged on the way, and its ETag (the
-MD5, or for multipart uploads the MD5 of the part MD5s) confirms what it stored without
-downloading it again. Files above the multipart threshold go up in parts, a few in flight at once,
-so memory stays bounded by (in-flight parts + 1) × part size.
+the upload checksum. By default that is a full-object CRC64NVME (`x-amz-checksum-crc64nvme`, on
+each part and on the whole object of a multipart upload), which the server verifies (refusing
+bytes damaged on the way with BadDigest) and reports back: the object is `server_verified` when
+the reported value is the one computed here. With `CADL_S3_CHECKSUM=md5` it is Content-MD5 and the
+ETag (the MD5, or for multipart uploads the MD5 of the part MD5s), for servers that know no
+flexible checksum; a server that rejects the checksum header gets a ConfigError naming the
+setting. Files above the multipart threshold go up in parts, a few in flight at once, so memory
+stays bounded by (in-flight parts + 1) × part size.
 
 Object lock: when `lock_mode` ("GOVERNANCE" or "COMPLIANCE") and `lock_days` are given, every
 object is written with that retention, and opening the storage fails unless the bucket was created
@@ -37,7 +41,6 @@ files.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import hashlib
@@ -63,7 +66,14 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from kernel.errors import ConfigError, StorageUnavailable, redact, split_credentials
+from kernel.errors import (
+    ConfigError,
+    DepositVerificationFailed,
+    StorageUnavailable,
+    redact,
+    split_credentials,
+)
+from preservation import checksums
 from preservation.storage import (
     CHUNK,
     ObjectInfo,
@@ -103,12 +113,9 @@ MULTIPART_THRESHOLD = 8 * 1024 * 1024  # above this, a file goes up in parts of 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest allowed part (except the last)
 PARTS_IN_FLIGHT = 8  # parts uploading at once: throughput on fast links, bounded memory
 MAX_ATTEMPTS = 5
+# The server says the bytes it received do not have the checksum sent with them.
+_DAMAGED_CODES = {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch"}
 LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
-
-
-def _md5_b64(data: bytes) -> tuple[bytes, str]:
-    digest = hashlib.md5(data, usedforsecurity=False).digest()
-    return digest, base64.b64encode(digest).decode("ascii")
 
 
 def multipart_etag(part_md5s: list[bytes]) -> str:
@@ -187,10 +194,12 @@ class S3Storage:
         parts_in_flight: int = PARTS_IN_FLIGHT,
         lock_mode: str | None = None,
         lock_days: int = 0,
+        checksum: str = "crc64nvme",
     ):
         if not bucket:
             raise ConfigError("S3 storage URL has no bucket name: use s3://bucket/prefix")
         self.bucket = bucket
+        self.checksum = checksums.check_name(checksum)
         self.prefix = prefix.strip("/")
         if self.prefix:
             validate_key(self.prefix)
@@ -272,6 +281,7 @@ class S3Storage:
             create_bucket=create_bucket,
             lock_mode=lock_mode,
             lock_days=lock_days,
+            checksum=settings.s3_checksum,
             **credentials,
         )
 
@@ -316,6 +326,21 @@ class S3Storage:
             raise ConfigError(
                 f"S3 bucket {self.bucket!r} does not exist at {self.endpoint_url or 'AWS'}: "
                 "create it or fix the storage URL setting"
+            ) from exc
+        if code in _DAMAGED_CODES:
+            raise DepositVerificationFailed(
+                f"{action} {where}: the server refused the bytes it received ({code}): their "
+                f"{self.checksum} is not the one computed while reading them, so they were "
+                "damaged on the way; nothing was stored, retry"
+            ) from exc
+        message = str(exc.response.get("Error", {}).get("Message", ""))
+        said = f"{code} {message}".lower()
+        if self.checksum != "md5" and ("checksum" in said or "crc" in said):
+            raise ConfigError(
+                f"{action} {where}: the S3 server {self.endpoint_url or 'AWS'} rejects the "
+                f"{self.checksum} checksum header ({code}: {message}); set "
+                f"{checksums.SETTING} to one it supports (crc64nvme, crc32c, crc32, or md5 for "
+                "servers without flexible checksums)"
             ) from exc
         if code in _TRANSIENT_CODES or status >= 500 or status == 429:
             raise StorageUnavailable(f"{action} {where}: server answered {code or status}") from exc
@@ -391,7 +416,7 @@ class S3Storage:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put_file(self, key: str, path: Path) -> ObjectInfo:
-        """Upload in one read of the file: SHA-512, MD5 and upload from the same chunks."""
+        """Upload in one read of the file: SHA-512, checksum and upload from the same chunks."""
         sha = hashlib.sha512()
         with open(path, "rb") as source:
             first = source.read(self.part_size)
@@ -403,22 +428,43 @@ class S3Storage:
     def put_bytes(self, key: str, data: bytes) -> ObjectInfo:
         return self._put_single(key, data, hashlib.sha512(data).hexdigest())
 
+    def _checksum_args(self, digest: checksums.Digest) -> dict:
+        """The request parameters that carry `digest`: Content-MD5, or the flexible checksum
+        with its algorithm named (servers such as moto read the algorithm header to know which
+        x-amz-checksum-* header to take)."""
+        if self.checksum == "md5":
+            return {"ContentMD5": digest.b64()}
+        name = self.checksum.upper()
+        return {"ChecksumAlgorithm": name, f"Checksum{name}": digest.b64()}
+
+    def _confirmed(self, response: dict, digest: checksums.Digest) -> bool:
+        """Whether the server reported, for what it stored, the checksum computed here."""
+        if self.checksum == "md5":
+            return str(response.get("ETag", "")).strip('"') == digest.digest().hex()
+        return response.get(f"Checksum{self.checksum.upper()}") == digest.b64()
+
     def _put_single(self, key: str, data: bytes, sha512: str) -> ObjectInfo:
-        md5, md5_b64 = _md5_b64(data)
+        digest = checksums.of(self.checksum, data)
         with self._errors("writing", key):
             response = self._client.put_object(
-                Bucket=self.bucket, Key=self._key(key), Body=data, ContentMD5=md5_b64,
-                **self._lock_args(),
+                Bucket=self.bucket, Key=self._key(key), Body=data,
+                **self._checksum_args(digest), **self._lock_args(),
             )
         etag = str(response.get("ETag", "")).strip('"')
         return ObjectInfo(key, len(data), None, sha512, etag=etag or None,
-                          server_verified=etag == md5.hex())
+                          server_verified=self._confirmed(response, digest))
 
     def _put_multipart(self, key: str, first: bytes, source, sha) -> ObjectInfo:
         full = self._key(key)
+        crc = self.checksum != "md5"
+        # A full-object CRC of the whole file, from the chunks this thread reads anyway; each
+        # part also carries its own, so a damaged part is refused when it arrives.
+        whole = checksums.Digest(self.checksum) if crc else None
+        kind = {"ChecksumAlgorithm": self.checksum.upper(), "ChecksumType": "FULL_OBJECT"} \
+            if crc else {}
         with self._errors("uploading", key):
             upload_id = self._client.create_multipart_upload(
-                Bucket=self.bucket, Key=full, **self._lock_args()
+                Bucket=self.bucket, Key=full, **kind, **self._lock_args()
             )["UploadId"]
         parts: list[dict] = []
         size = 0
@@ -428,24 +474,29 @@ class S3Storage:
                 chunk, number = first, 1
                 while chunk:
                     size += len(chunk)
+                    if whole is not None:
+                        whole.update(chunk)
                     # Bounded memory: at most parts_in_flight parts queued or sending at once.
                     while len(pending) >= self.parts_in_flight:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         parts += [future.result() for future in done]
-                    # The part's MD5 is computed by the worker, so that this thread's SHA-512
-                    # of the next chunk, the MD5s and the sending all overlap (hashlib releases
-                    # the GIL).
+                    # The part's checksum is computed by the worker, so that this thread's
+                    # SHA-512 of the next chunk, the checksums and the sending all overlap
+                    # (hashlib and awscrt release the GIL).
                     pending.add(pool.submit(self._upload_part, key, upload_id, number, chunk))
                     chunk = source.read(self.part_size)
                     sha.update(chunk)
                     number += 1
                 parts += [future.result() for future in pending]
             parts.sort(key=lambda p: p["PartNumber"])
+            listed = [{k: v for k, v in p.items() if k not in ("digest", "confirmed")}
+                      for p in parts]
+            final = {"ChecksumType": "FULL_OBJECT",
+                     f"Checksum{self.checksum.upper()}": whole.b64()} if whole else {}
             with self._errors("uploading", key):
                 response = self._client.complete_multipart_upload(
                     Bucket=self.bucket, Key=full, UploadId=upload_id,
-                    MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]}
-                                               for p in parts]},
+                    MultipartUpload={"Parts": listed}, **final,
                 )
         except BaseException:
             # A killed process cannot get here; its upload stays invisible until the next
@@ -455,17 +506,32 @@ class S3Storage:
                                                     UploadId=upload_id)
             raise
         etag = str(response.get("ETag", "")).strip('"')
+        if whole is not None:
+            if f"Checksum{self.checksum.upper()}" not in response:
+                # Some servers (moto) leave the full-object checksum they computed from the
+                # stored parts out of CompleteMultipartUpload's answer; HeadObject gives it.
+                with self._errors("inspecting", key):
+                    response = {**response, **self._client.head_object(
+                        Bucket=self.bucket, Key=full, ChecksumMode="ENABLED")}
+            verified = (all(p["confirmed"] for p in parts)
+                        and self._confirmed(response, whole))
+        else:
+            verified = etag == multipart_etag([p["digest"].digest() for p in parts])
         return ObjectInfo(key, size, None, sha.hexdigest(), etag=etag or None,
-                          server_verified=etag == multipart_etag([p["md5"] for p in parts]))
+                          server_verified=verified)
 
     def _upload_part(self, key: str, upload_id: str, number: int, data: bytes) -> dict:
-        md5, md5_b64 = _md5_b64(data)
+        digest = checksums.of(self.checksum, data)
         with self._errors(f"uploading part {number} of", key):
             response = self._client.upload_part(
                 Bucket=self.bucket, Key=self._key(key), UploadId=upload_id, PartNumber=number,
-                Body=data, ContentMD5=md5_b64,
+                Body=data, **self._checksum_args(digest),
             )
-        return {"PartNumber": number, "ETag": response["ETag"], "md5": md5}
+        part = {"PartNumber": number, "ETag": response["ETag"], "digest": digest,
+                "confirmed": self._confirmed(response, digest)}
+        if self.checksum != "md5":
+            part[f"Checksum{self.checksum.upper()}"] = digest.b64()
+        return part
 
     def get_bytes(self, key: str) -> bytes:
         with self.open(key) as stream:

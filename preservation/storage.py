@@ -44,8 +44,9 @@ class ObjectInfo:
     # What the server says it holds (S3 ETag). Comparing the ETag a listing reports with the one
     # the upload answered shows an object was not replaced since; None on the folder backend.
     etag: str | None = None
-    # True when the server's ETag equals the MD5 we computed while reading the source in the same
-    # pass as the SHA-512: the server confirmed it stored exactly the bytes we hashed.
+    # True when the server reported the checksum (CRC64NVME, CRC32C, CRC32 or the MD5 ETag) we
+    # computed while reading the source in the same pass as the SHA-512: the server confirmed it
+    # stored exactly the bytes we hashed.
     server_verified: bool = False
 
 

@@ -141,7 +141,7 @@ def store_version(storage: Storage, prefix: str, files: list["StoredFile"], *,
         put = uploads.get(key)
         if (put is not None and not reread and put.server_verified and put.etag
                 and now.etag == put.etag):
-            continue  # the server reported the MD5 of the bytes we hashed, and still does
+            continue  # the server confirmed the checksum of the bytes we hashed; not replaced
         if put is None and not reread:
             continue  # an object kept from an interrupted attempt was re-read above
         try:

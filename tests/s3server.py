@@ -25,14 +25,24 @@ def _free_port() -> int:
 class MotoServer:
     """One moto_server process on a free port of 127.0.0.1; `stop()` always reaps it."""
 
-    def __init__(self, log_path: Path, env: dict[str, str] | None = None):
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None, *,
+                 check_checksums: bool = False, flexible_checksums: bool = True):
         """`env` adds variables for the server, e.g. INITIAL_NO_AUTH_ACTION_COUNT, which makes
-        moto check credentials (signatures) after that many requests, as a real server does."""
+        moto check credentials (signatures) after that many requests, as a real server does.
+        `check_checksums` runs it behind `s3verify` (upload checksums checked as AWS does);
+        `flexible_checksums=False` makes that a server that knows only Content-MD5."""
         self.port = _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._log = open(log_path, "wb")
+        if check_checksums:
+            command = [sys.executable, str(Path(__file__).with_name("s3verify.py")),
+                       str(self.port)] + ([] if flexible_checksums
+                                          else ["--no-flexible-checksums"])
+        else:
+            command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                       str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            command,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
