@@ -242,11 +242,14 @@ async def deadline_missed(context: dict | None = None, **_) -> list[str]:
 
 
 def _deadline_missed(context: dict | None) -> list[str]:
+    # Airflow 3.3 hands the triggerer the run as its REST API shows it (DAGRunResponse), where
+    # the id is `dag_run_id`; `run_id` is the name everywhere else.
     run = (context or {}).get("dag_run") or {}
     conf = run.get("conf") or {}
     hours = deadline_hours()
     return record_alert(Alert(
-        kind="deadline_missed", dag_id=str(run.get("dag_id")), run_id=str(run.get("run_id")),
+        kind="deadline_missed", dag_id=str(run.get("dag_id")),
+        run_id=str(run.get("dag_run_id") or run.get("run_id")),
         batch_dir=conf.get("batch_dir"),
         message=f"the batch was not preserved and reported within {hours:g} hours of being "
                 f"queued (run state: {run.get('state')})",

@@ -128,13 +128,15 @@ def test_failed_task_alert_is_logged_filed_mailed_and_posted(config, webhook, sm
 
 def test_deadline_alert_names_the_batch_and_the_hours(config, webhook):
     _, received = webhook
-    context = {"dag_run": {"dag_id": "ingest_batch", "run_id": "scheduled__2",
+    context = {"dag_run": {"dag_id": "ingest_batch", "dag_run_id": "scheduled__2",
                            "state": "running", "conf": {"batch_dir": "/landing/دفعة-7"}}}
     channels = asyncio.run(alerts.deadline_missed(context=context))
     assert channels == ["log", "file", "email", "apprise"]
     assert _wait(lambda: received)
     assert "within 6 hours" in received[0]["message"]
     assert "/landing/دفعة-7" in received[0]["message"]
+    # The run as Airflow 3.3's triggerer gets it (the REST API's DAGRunResponse: `dag_run_id`).
+    assert "run_id: scheduled__2" in received[0]["message"]
 
 
 def test_reviewers_are_told_through_their_own_tag_and_addresses(config, webhook, smtp_server):
