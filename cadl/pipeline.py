@@ -302,7 +302,7 @@ def catalogue(settings: Settings | None = None) -> str:
     base = public_base_url(settings)  # before writing anything: refuse file:// links up front
     access = open_storage(settings.access_url, settings)
     uri = write_catalogue(access, now())
-    refresh(access, now(), base)  # per-portal catalogues and change feeds
+    refresh(access, now(), base, settings)  # per-portal catalogues and change feeds
     return uri
 
 

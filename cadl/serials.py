@@ -208,11 +208,12 @@ def _write(path: Path, data) -> None:
 def _deposit(cid, state, batch, folder, fingerprint, preservation, settings, created,
              deposit_bag, open_replica) -> tuple[int, bool]:
     from metadata.premis import BAGGING_EVENTS_FILE, bagging_record
-    from preservation.bag import assert_valid_bag, build_bag
+    from preservation.bag import assert_valid_bag, build_bag, profile_id
     from preservation.bagprofile import assert_profile
 
+    profile = profile_id(settings)  # before anything is written: ConfigError names the setting
     events = folder / BAGGING_EVENTS_FILE
-    events.write_bytes(bagging_record(cid, created, __version__))
+    events.write_bytes(bagging_record(cid, created, __version__, profile))
     bag_dir = folder / "bag" / cid
     build_bag(bag_dir, [], {
         "Source-Organization": settings.source_organization,
@@ -220,9 +221,10 @@ def _deposit(cid, state, batch, folder, fingerprint, preservation, settings, cre
         "External-Description": state.title,
         "Bag-Group-Identifier": batch.batch_id,
         "Internal-Sender-Identifier": f"{batch.batch_id}/{cid}",
-    }, tag_files=[(folder / "mets.xml", "mets.xml"), (events, BAGGING_EVENTS_FILE)])
+    }, tag_files=[(folder / "mets.xml", "mets.xml"), (events, BAGGING_EVENTS_FILE)],
+        profile=profile)
     assert_valid_bag(bag_dir)
-    assert_profile(bag_dir)
+    assert_profile(bag_dir, settings)
     result = deposit_bag(bag_dir, preservation, cid, fingerprint, created,
                          replica=open_replica(settings),
                          reread=settings.deposit_verify == "reread")

@@ -171,8 +171,14 @@ class Server:
 
         public_url(settings, host, port)  # refuses a non-loopback bind without the setting
         access = open_storage(settings.access_url, settings)
+        from kernel.deployment import require_published
+
+        admin = require_published(settings.oai_admin_email or settings.contact_email,
+                                  "CADL_OAI_ADMIN_EMAIL" if settings.oai_admin_email
+                                  else "CADL_CONTACT_EMAIL", settings,
+                                  "e-mail address harvesters write to (OAI-PMH adminEmail)")
         self._repository = Repository(access, base_url(settings), "", settings.oai_repository_id,
-                                      settings.oai_admin_email, settings.oai_page_size)
+                                      admin, settings.oai_page_size)
         timeout = settings.serve_idle_timeout
         self._server = create_server(
             make_app(access, self._repository), host=host, port=port,

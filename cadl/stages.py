@@ -148,7 +148,7 @@ def package(unit_data: dict, settings: Settings | None = None) -> dict:
     event); the bag must pass bagit-python and our BagIt profile (config/bagit-profile.json).
     """
     from metadata.premis import BAGGING_EVENTS_FILE, bagging_record
-    from preservation.bag import assert_valid_bag, build_bag
+    from preservation.bag import assert_valid_bag, build_bag, profile_id
     from preservation.bagprofile import assert_profile
 
     if unit_data["action"] != "process":
@@ -160,8 +160,9 @@ def package(unit_data: dict, settings: Settings | None = None) -> dict:
     if bag_dir.exists():
         shutil.rmtree(bag_dir)  # an earlier attempt of this task; rebuilt from sources
     payload = [(src, rel) for src, rel, _, _ in bag_payload(unit, item, batch)]
+    profile = profile_id(settings)  # before anything is written: ConfigError names the setting
     events = unit.dir / BAGGING_EVENTS_FILE
-    events.write_bytes(bagging_record(item.item_id, now(), __version__))
+    events.write_bytes(bagging_record(item.item_id, now(), __version__, profile))
     tag_files = [(unit.dir / "mets.xml", "mets.xml"), (events, BAGGING_EVENTS_FILE)]
     build_bag(bag_dir, payload, {
         "Source-Organization": settings.source_organization,
@@ -169,9 +170,9 @@ def package(unit_data: dict, settings: Settings | None = None) -> dict:
         "External-Description": item.title,
         "Bag-Group-Identifier": batch.batch_id,
         "Internal-Sender-Identifier": f"{batch.batch_id}/{item.item_id}",
-    }, tag_files=tag_files)
+    }, tag_files=tag_files, profile=profile)
     assert_valid_bag(bag_dir)
-    assert_profile(bag_dir)
+    assert_profile(bag_dir, settings)
     unit.record("package", started, bag=str(bag_dir))
     return unit_data
 

@@ -157,9 +157,25 @@ class Settings(BaseSettings):
         100, ge=1, description="Records or identifiers per OAI-PMH response before a "
         "resumptionToken.",
     )
-    oai_admin_email: str = Field(
-        "digital-library@example.org", description="adminEmail of the OAI-PMH Identify response."
-    )
+    oai_admin_email: str | None = Field(
+        None, description="adminEmail of the OAI-PMH Identify response; unset uses "
+        "CADL_CONTACT_EMAIL.")
+    # --- who the published packages name (issue 17): contact, partners, the operator ---
+    contact_email: str = Field(
+        "digital-library@cadl.invalid",
+        description="The preservation team's e-mail address: the BagIt profile's Contact-Email "
+        "and OAI-PMH's adminEmail. The default (.invalid) is a development placeholder, refused "
+        "when publishing from a real deployment (kernel.deployment).")
+    partners_file: Path = Field(
+        ROOT / "config" / "partners.json",
+        description="The partner libraries: names in three languages, METS role, portal "
+        "language, and the URLs of their portals (homepage, logo, item_page with {item_id}). "
+        "The shipped file's URLs are development placeholders (.invalid); a real deployment "
+        "points this at its own file.")
+    operator: str | None = Field(
+        None, description="The person who runs the pipeline (technician or operator), recorded "
+        "as a PREMIS agent of type person in deposit events; a manifest row's `operator` "
+        "column names the person for that item instead.")
     # --- `cadl serve` (issue 12): public URL and limits of the HTTP server ---
     public_base_url: str | None = Field(
         None, pattern=r"^https?://[^/@?#\s]+(/[^?#\s]*)?$",

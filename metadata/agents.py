@@ -1,7 +1,7 @@
 """The agents named in a METS header: the two partner libraries and the software that wrote it.
 
-The partners are data, not code (`config/partners.json`), so a change of name or role is a config
-change. Each partner has its name in Chinese, Arabic and English: METS allows one `name` per
+The partners are data, not code (`config/partners.json`, or the file CADL_PARTNERS_FILE names in
+a deployment), so a change of name or role is a config change. Each partner has its name in Chinese, Arabic and English: METS allows one `name` per
 agent, so the English name goes there (the form both portals and outside harvesters can read) and
 the Chinese and Arabic names follow as `note`s carrying `xml:lang`.
 """
@@ -13,6 +13,13 @@ from pathlib import Path
 from kernel.errors import ConfigError
 
 PARTNERS_FILE = Path(__file__).resolve().parents[1] / "config" / "partners.json"
+
+
+def partners_file() -> Path:
+    """The partners file in force: CADL_PARTNERS_FILE (default config/partners.json)."""
+    from kernel.settings import get_settings
+
+    return get_settings().partners_file
 
 ROLES = ("CREATOR", "EDITOR", "ARCHIVIST", "PRESERVATION", "DISSEMINATOR", "CUSTODIAN", "IPOWNER",
          "OTHER")
@@ -43,7 +50,7 @@ def load_partners(path: Path | None = None) -> list[MetsAgent]:
     Each entry needs `name_en`, `name_zh`, `name_ar` and a METS `role`. Raises ConfigError naming
     the file and the entry when one is missing or malformed.
     """
-    path = path or PARTNERS_FILE
+    path = path or partners_file()
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -88,7 +95,7 @@ def partner_entries(path: Path | None = None) -> dict[str, dict]:
     """{partner key: its config/partners.json entry}; ConfigError naming the file if unreadable."""
     import json
 
-    path = path or PARTNERS_FILE
+    path = path or partners_file()
     try:
         data = json.loads(Path(path).read_text("utf-8"))
         if not isinstance(data, dict):

@@ -424,20 +424,21 @@ BAGGING_EVENTS_FILE = "premis-events.xml"  # the bag's tag file of events after 
 _BAGGING_NAMESPACE = uuid.UUID("5b0f7a3c-2f4e-4d52-8c9e-1d6a0c3b7e21")
 
 
-def bagging_record(package_id: str, when: datetime, software_version: str) -> bytes:
+def bagging_record(package_id: str, when: datetime, software_version: str,
+                   profile: str = "our BagIt profile (config/bagit-profile.json)") -> bytes:
     """The PREMIS record of the bagging of `package_id`, for the bag's `premis-events.xml`.
 
     It is written just before the bag is assembled and goes into it, so it can only say that
     the package was created ("information package creation"); a bag whose build or validation
     fails is discarded with its record, and validation, deposit and fixity are recorded beside
     the bag by the storage side (package_event_record). The event id is derived from the
-    package and time, so the same bagging gives the same bytes.
+    package and time, so the same bagging gives the same bytes. `profile` is the BagIt profile
+    identifier the bag names (preservation.bag.profile_id).
     """
     agent = Agent("cadl", "cadl pipeline", "software", version=software_version)
     event = Event("information package creation", when, "success",
                   "BagIt 1.0 bag built with sha512 and sha256 manifests and tag manifests, "
-                  "following the BagIt profile "
-                  "https://cadl.example.org/profiles/bagit-item-package-1.0.json",
+                  f"following the BagIt profile {profile}",
                   ["cadl"], [package_id],
                   id_value=str(uuid.uuid5(_BAGGING_NAMESPACE, f"{package_id}/{iso_utc(when)}")))
     return package_event_record(package_id, [event], [agent])

@@ -25,7 +25,7 @@ from pathlib import Path
 import bagit
 from pydantic import BaseModel
 
-from kernel.errors import BagInvalid
+from kernel.errors import BagInvalid, ConfigError
 from preservation.storage import file_sha512, validate_key
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,8 @@ TAGMANIFEST = f"tagmanifest-{ALGORITHM}.txt"
 # is our fixity; sha256 is what most other repositories and cloud stores check natively.
 ALGORITHMS = ("sha512", "sha256")
 PROFILE_FILE = Path(__file__).resolve().parents[1] / "config" / "bagit-profile.json"
-# = the profile's BagIt-Profile-Identifier: the https URI where the profile JSON is published
-# (publication.feed puts it in the access location under PROFILE_KEY; BagIt Profiles spec 1.4).
-PROFILE_ID = "https://cadl.example.org/profiles/bagit-item-package-1.0.json"
+# Where the profile JSON is published in the access location (publication.feed writes it there);
+# its BagIt-Profile-Identifier is that key's public URL (`profile_id`), BagIt Profiles spec 1.4.
 PROFILE_KEY = "profiles/bagit-item-package-1.0.json"
 # Names at the bag root that are the bag's own; a tag file of ours may not take them.
 RESERVED_TAG_NAMES = ("bagit.txt", "bag-info.txt", "fetch.txt", "data")
@@ -54,6 +53,24 @@ class BagReport(BaseModel):
     path: str
     is_valid: bool
     errors: list[str] = []
+
+
+def profile_id(settings) -> str:
+    """The BagIt-Profile-Identifier of this deployment: the public URL of PROFILE_KEY in the
+    access location (CADL_ACCESS_BASE_URL), where the profile JSON is published, so the
+    identifier resolves. A development run (kernel.deployment) may use its loopback or file://
+    URL; a real deployment must serve the access location over https, else ConfigError naming
+    CADL_ACCESS_BASE_URL (the BagIt Profiles spec wants an https URI that returns the JSON)."""
+    from kernel.deployment import access_base, is_development
+
+    base = access_base(settings)
+    if not base.startswith("https://") and not is_development(settings):
+        raise ConfigError(
+            f"CADL_ACCESS_BASE_URL is {base!r}: the BagIt profile identifier written into every "
+            "bag is <CADL_ACCESS_BASE_URL>/" + PROFILE_KEY + ", which must be an https URL in a "
+            "real deployment; set CADL_ACCESS_BASE_URL to the https URL the access location "
+            "is served at")
+    return f"{base}/{PROFILE_KEY}"
 
 
 def _human_size(size: int) -> str:
@@ -121,13 +138,15 @@ def build_bag(
     *,
     bagging_date: dt.date | None = None,
     tag_files: list[tuple[Path, str]] = (),
+    profile: str | None = None,
 ) -> Path:
     """Build a BagIt 1.0 bag at `bag_dir` holding copies of `payload`; return `bag_dir`.
 
     `payload` pairs a source file with its path inside `data/` (safe ASCII, e.g.
     "masters/p0001.tif"). Sources are copied, never moved. `bag_info` fields are written in sorted
     order with Bagging-Date (from `bagging_date`, else today, unless given in `bag_info`),
-    BagIt-Profile-Identifier (our profile, config/bagit-profile.json, unless given), Payload-Oxum
+    BagIt-Profile-Identifier (`profile`, else `profile_id` of the settings in force, unless given
+    in `bag_info`), Payload-Oxum
     and Bag-Size added. `tag_files` pairs a source with a plain file name at the bag root (the
     METS "mets.xml", the PREMIS "premis-events.xml"); they are copied and listed in the tag
     manifests. Payload and tag manifests are written for sha512 and sha256; lines are sorted by
@@ -144,6 +163,10 @@ def build_bag(
     _check_bag_info(bag_info)
     tag_files = list(tag_files)
     _check_tag_files(tag_files)
+    if profile is None and "BagIt-Profile-Identifier" not in bag_info:
+        from kernel.settings import get_settings
+
+        profile = profile_id(get_settings())  # before any copy: a ConfigError leaves nothing
 
     staging = bag_dir.with_name(bag_dir.name + ".partial")
     if staging.exists():
@@ -173,7 +196,7 @@ def build_bag(
 
     info = dict(bag_info)
     info.setdefault("Bagging-Date", (bagging_date or dt.date.today()).isoformat())
-    info.setdefault("BagIt-Profile-Identifier", PROFILE_ID)
+    info.setdefault("BagIt-Profile-Identifier", profile)
     info["Payload-Oxum"] = f"{total}.{len(manifest)}"
     info["Bag-Size"] = _human_size(total)
 

@@ -214,7 +214,7 @@ def _access_mets(item: Item, entry: dict, preservation_mets: Path, local: dict[s
     from publication.iiif import holding_partner, load_partners
     from publication.portal_files import public_base_url
 
-    partners = load_partners()
+    partners = load_partners(settings.partners_file)
     holder = holding_partner(item, partners)
     shown = sorted(entry["portals"], key=lambda p: p != holder)  # the holder's portal first
     data = build_access_mets(item, entry, mods_of(preservation_mets.read_bytes()), local,

@@ -215,9 +215,10 @@ def write_portal_catalogues(access: Storage, now: datetime,
     return uris
 
 
-def write_partners(access: Storage, base_url: str) -> None:
-    """partners/<key>.json, the IIIF Agents every manifest's `provider` points to."""
-    for key, partner in load_partners().items():
+def write_partners(access: Storage, base_url: str, path=None) -> None:
+    """partners/<key>.json, the IIIF Agents every manifest's `provider` points to (partners
+    from `path`, default CADL_PARTNERS_FILE)."""
+    for key, partner in load_partners(path).items():
         access.put_bytes(f"partners/{key}.json", _json_bytes(partner_agent(key, partner, base_url)))
 
 
@@ -246,19 +247,22 @@ def _entry_label(entry: dict) -> dict[str, list[str]]:
     return title_map(item)
 
 
-def write_bag_profile(access: Storage) -> None:
-    """The BagIt profile, at the key its identifier (an https URI) names, so it resolves."""
-    from preservation.bag import PROFILE_FILE, PROFILE_KEY
+def write_bag_profile(access: Storage, settings=None) -> None:
+    """This deployment's BagIt profile (preservation.bagprofile.render_profile), at the key its
+    identifier names (<CADL_ACCESS_BASE_URL>/profiles/…), so the identifier resolves."""
+    from kernel.settings import get_settings
+    from preservation.bag import PROFILE_KEY
+    from preservation.bagprofile import profile_bytes
 
-    access.put_bytes(PROFILE_KEY, PROFILE_FILE.read_bytes())
+    access.put_bytes(PROFILE_KEY, profile_bytes(settings or get_settings()))
 
 
-def refresh(access: Storage, now: datetime, base_url: str) -> dict:
-    """Per-portal catalogues, collections, feeds and partner agents, from the access location's
-    item.json files."""
+def refresh(access: Storage, now: datetime, base_url: str, settings=None) -> dict:
+    """Per-portal catalogues, collections, feeds, partner agents and the BagIt profile, from the
+    access location's item.json files."""
     entries = published_entries(access)
-    write_partners(access, base_url)
-    write_bag_profile(access)
+    write_partners(access, base_url, settings.partners_file if settings else None)
+    write_bag_profile(access, settings)
     write_portal_collections(access, base_url, entries)
     catalogues = write_portal_catalogues(access, now, entries)
     added = update_feeds(access, now, base_url, entries)

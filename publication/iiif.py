@@ -19,13 +19,12 @@ from kernel.errors import ConfigError
 from kernel.languages import language
 from kernel.scripts import HAN, HANS, HANT, detect_script, string_language
 from ingest.models import Item
-from metadata.agents import holding_partner as _holding_partner
+from metadata.agents import holding_partner as _holding_partner, partners_file
 from metadata.rights import DEFAULT_RIGHTS_URI, rights_text, rights_uri  # noqa: F401 (re-export)
 from ocr.search import to_other_chinese_script
 
 CONTEXT = "http://iiif.io/api/presentation/3/context.json"
 MANIFEST = "manifest.json"
-PARTNERS_FILE = Path(__file__).resolve().parents[1] / "config" / "partners.json"
 
 # A vertically set Chinese book (`ttb`) reads its columns top to bottom but turns its pages right
 # to left: IIIF viewingDirection is about the order of canvases, so it is `right-to-left`.
@@ -65,7 +64,7 @@ def load_partners(path: Path | None = None) -> dict[str, dict]:
     `item_page` (the item's page on the portal this partner runs, `{item_id}` filled in) and
     `portal_language`. Partner `zh` runs the Chinese portal `zh`, partner `ar` the Arabic one.
     Raises ConfigError naming the file when it is unreadable or an entry lacks a field."""
-    path = path or PARTNERS_FILE
+    path = path or partners_file()
     try:
         data = json.loads(Path(path).read_text("utf-8"))
         for key, entry in data.items():

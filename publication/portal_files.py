@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from kernel.deployment import access_base, is_development, require_published
 from kernel.errors import ConfigError
 from kernel.paths import inside
 from kernel.settings import Settings
@@ -25,7 +26,24 @@ from publication.search import search_document
 
 def base_url(settings: Settings) -> str:
     """Public base URL of the access location: CADL_ACCESS_BASE_URL, else CADL_ACCESS_URL."""
-    return (settings.access_base_url or settings.access_url).rstrip("/")
+    return access_base(settings)
+
+
+def check_published_values(settings: Settings) -> None:
+    """Refuse, in a real deployment (kernel.deployment), to publish a placeholder: a partner
+    URL of the partners file (CADL_PARTNERS_FILE) or the contact address (CADL_CONTACT_EMAIL).
+    Raises ConfigError naming the setting, the partner and the field."""
+    from publication.iiif import load_partners
+
+    if is_development(settings):
+        return
+    for key, entry in load_partners(settings.partners_file).items():
+        for field in ("homepage", "logo", "item_page"):
+            require_published(entry[field], f"{field!r} of partner {key!r} in the partners file "
+                              f"CADL_PARTNERS_FILE names (now {settings.partners_file})",
+                              settings, f"{field.replace('_', ' ')} URL of partner {key}")
+    require_published(settings.contact_email, "CADL_CONTACT_EMAIL", settings,
+                      "contact e-mail address (the BagIt profile's Contact-Email)")
 
 
 def public_base_url(settings: Settings) -> str:
@@ -33,10 +51,13 @@ def public_base_url(settings: Settings) -> str:
     http(s) unless CADL_ALLOW_FILE_URLS says this is a development run.
 
     Raises ConfigError naming CADL_ACCESS_BASE_URL otherwise: a file:// id is invalid IIIF and
-    means nothing on any other machine, so publishing one silently breaks every portal.
+    means nothing on any other machine, so publishing one silently breaks every portal; and,
+    from a real deployment, naming the setting of any placeholder it would publish
+    (`check_published_values`).
     """
     base = base_url(settings)
     if base.startswith(("http://", "https://")) or settings.allow_file_urls:
+        check_published_values(settings)
         return base
     raise ConfigError(
         f"the access location's public URL is {base!r}, which no portal or IIIF viewer can "
@@ -87,7 +108,9 @@ def add_portal_files(item: Item, entry: dict, pages: list[dict], scratch: Path,
     base = public_base_url(settings)
     entry.update(base_url=base, display_px=settings.display_px, manifest=MANIFEST)
     entry["search"] = {portal: f"search/{portal}.json" for portal in portals}
-    manifest = build_manifest(item, entry, base)
+    from publication.iiif import load_partners
+
+    manifest = build_manifest(item, entry, base, load_partners(settings.partners_file))
     if item.parent:  # issue 18: an issue or volume is part of its title's IIIF Collection
         from publication.collections import part_of
 

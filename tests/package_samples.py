@@ -144,3 +144,19 @@ if __name__ == "__main__":
         (Path(__file__).parent / "golden" / name).write_bytes(mets(make()))
     for name, make in GOLDEN_MODS.items():
         (Path(__file__).parent / "golden" / name).write_bytes(mods(make()))
+
+
+def deployed_partners(path):
+    """A partners file as a real deployment sets it (CADL_PARTNERS_FILE): the shipped names and
+    roles with portal URLs on a domain that is no placeholder (kernel.deployment)."""
+    import json
+
+    from metadata.agents import PARTNERS_FILE
+
+    data = json.loads(PARTNERS_FILE.read_text("utf-8"))
+    for key, entry in data.items():
+        site = f"https://{key}.portal.cadl-partners.net"
+        entry.update(homepage=f"{site}/", logo=f"{site}/static/logo.png",
+                     item_page=f"{site}/items/{{item_id}}")
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
+    return path

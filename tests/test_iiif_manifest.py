@@ -86,7 +86,10 @@ def test_publication_refuses_a_file_base_url_naming_the_setting(tmp_path):
         public_base_url(settings)
     assert public_base_url(settings.model_copy(update={"allow_file_urls": True})) \
         == tmp_path.as_uri()
-    assert public_base_url(settings.model_copy(update={"access_base_url": BASE + "/"})) == BASE
+    deployed = settings.model_copy(update={
+        "access_base_url": BASE + "/", "contact_email": "preservation@cadl-partners.net",
+        "partners_file": samples.deployed_partners(tmp_path / "partners.json")})
+    assert public_base_url(deployed) == BASE
 
 
 def test_vertical_chinese_turns_its_pages_right_to_left():

@@ -6,8 +6,12 @@ import json
 import pytest
 
 from kernel.errors import BagInvalid
-from preservation.bag import PROFILE_FILE, PROFILE_ID, build_bag, validate_bag
-from preservation.bagprofile import assert_profile, load_profile, profile_problems
+from kernel.settings import get_settings
+from preservation.bag import PROFILE_FILE, build_bag, profile_id, validate_bag
+from preservation.bagprofile import (IDENTIFIER_TEMPLATE, assert_profile, load_profile,
+                                     profile_problems, render_profile)
+
+PROFILE_ID = profile_id(get_settings())  # this run's: the access location's own URL
 
 INFO = {"Source-Organization": "Chinese–Arabic Digital Library", "External-Identifier": "b1",
         "External-Description": "كتاب الأغاني — 乐府诗集", "Bag-Group-Identifier": "batch-1",
@@ -32,7 +36,9 @@ def bag(tmp_path):
 def test_profile_file_is_a_bagit_profile_1_4_naming_our_identifier():
     profile = json.loads(PROFILE_FILE.read_text("utf-8"))
     assert profile["BagIt-Profile-Info"]["BagIt-Profile-Version"] == "1.4.0"
-    assert load_profile()["BagIt-Profile-Info"]["BagIt-Profile-Identifier"] == PROFILE_ID
+    assert load_profile()["BagIt-Profile-Info"]["BagIt-Profile-Identifier"] == IDENTIFIER_TEMPLATE
+    rendered = render_profile(get_settings())["BagIt-Profile-Info"]
+    assert rendered["BagIt-Profile-Identifier"] == PROFILE_ID
     assert profile["Allow-Fetch.txt"] is False
     assert "mets.xml" in profile["Tag-Files-Required"]
 
