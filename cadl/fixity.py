@@ -68,6 +68,32 @@ def plan(items: list[str] | None = None, *, logical_date=None, slice_spec: str |
     return {"scope": f"slice {index} of {slices}", "items": chosen}
 
 
+def audit_agents(settings: Settings) -> list:
+    """Who audits besides the code: the library keeping the copies (CADL_SOURCE_ORGANIZATION)
+    and, when CADL_OPERATOR names one, the person running the audit."""
+    from metadata.agents import library_premis_agent, person_premis_agent
+
+    agents = [library_premis_agent(settings.source_organization)]
+    if (settings.operator or "").strip():
+        agents.append(person_premis_agent(settings.operator, note="operator (technician)"))
+    return agents
+
+
+def _refresh_published_histories(report, primary, settings: Settings) -> None:
+    """The audit events just recorded reach the portals: each published item's history.xml and
+    item.json `history` (publication.history). The audit's result does not depend on it."""
+    from kernel.errors import PipelineError
+    from preservation.backends import open_storage
+    from publication.history import refresh_history
+
+    try:
+        access = open_storage(settings.access_url, settings)
+        for item_id in sorted({v.item_id for v in report.versions}):
+            refresh_history(access, primary, item_id)
+    except (PipelineError, OSError, ValueError) as exc:
+        log.warning("audit events not yet in the portals' history.xml: %s", exc)
+
+
 def run(audit_plan: dict, *, repair: bool = True, settings: Settings | None = None) -> dict:
     """Audit the planned items; returns {"ok", "summary", "report_json", "report_text", …}.
 
@@ -81,7 +107,9 @@ def run(audit_plan: dict, *, repair: bool = True, settings: Settings | None = No
     started = _now()
     primary = open_storage(settings.preservation_url, settings)
     report = audit(primary, audit_plan["items"], started, scope=audit_plan["scope"],
-                   replica=open_replica(settings), repair=repair, clock=_now)
+                   replica=open_replica(settings), repair=repair, clock=_now,
+                   agents=audit_agents(settings))
+    _refresh_published_histories(report, primary, settings)
     label = re.sub(r"[^A-Za-z0-9._-]+", "-", audit_plan["scope"])[:60].strip("-")
     folder = Path(settings.reports_dir) / "audits" / f"{started:%Y%m%dT%H%M%SZ}-{label}"
     json_path, text_path = write_report(report, folder)

@@ -177,13 +177,22 @@ def _record(entry: dict, decision: str, by: str, comment: str, now: dt.datetime,
     from preservation.backends import open_replica
 
     package = f"items/{entry['item_id']}/v{entry['version']:04d}"
+    import uuid
+
+    from metadata.agents import item_premis_agents
+
+    # the partner that holds the item and the library, beside the reviewer and the code
+    organizations = [a for a in item_premis_agents(_item(entry), settings)
+                     if a.type == "organization"]
     body, event_id = review_record(package, decision, by, comment, now, entry["reason"],
-                                   __version__, action)
-    key = write_record(preservation, entry["item_id"], entry["version"], body, "review", now)
+                                   __version__, action, organizations=organizations)
+    key = write_record(preservation, entry["item_id"], entry["version"], body, "review", now,
+                       lambda: uuid.UUID(event_id))
     replica = open_replica(settings)
     if replica is not None:
-        try:
-            write_record(replica, entry["item_id"], entry["version"], body, "review", now)
+        try:  # the same record under the same key: either copy holds the whole history
+            write_record(replica, entry["item_id"], entry["version"], body, "review", now,
+                         lambda: uuid.UUID(event_id))
         except (PipelineError, ValueError, OSError) as exc:  # the audit replicates it later
             log.warning("review event of %s not written to the replica: %s", entry["item_id"],
                         exc)

@@ -225,9 +225,13 @@ def _deposit(cid, state, batch, folder, fingerprint, preservation, settings, cre
         profile=profile)
     assert_valid_bag(bag_dir)
     assert_profile(bag_dir, settings)
+    from metadata.agents import library_premis_agent
+
     result = deposit_bag(bag_dir, preservation, cid, fingerprint, created,
                          replica=open_replica(settings),
-                         reread=settings.deposit_verify == "reread")
+                         reread=settings.deposit_verify == "reread",
+                         agents=[library_premis_agent(settings.source_organization)],
+                         software_version=__version__)
     return result.version, result.new
 
 

@@ -186,10 +186,14 @@ def deposit(unit_data: dict, settings: Settings | None = None) -> dict:
         return unit_data
     settings = settings or get_settings()
     unit, started = Unit(unit_data, settings), now()
+    from metadata.agents import item_premis_agents
+
     storage = open_storage(settings.preservation_url, settings)
     result = deposit_bag(inside(unit.dir, "bag", unit.item_id), storage, unit.item_id,
                          unit.state()["fingerprint"], now(), replica=open_replica(settings),
-                         reread=settings.deposit_verify == "reread")
+                         reread=settings.deposit_verify == "reread",
+                         agents=item_premis_agents(unit.item(), settings),
+                         software_version=__version__)
     facts = {"version": result.version, "prefix": result.prefix, "new": result.new}
     if result.replica_uri:
         facts["replica"] = result.replica_uri

@@ -8,9 +8,10 @@ real deployment must set its own, and publishing a placeholder there is refused 
 ConfigError naming the setting, before a portal, a harvester or another repository reads it.
 
 A run is a *development run* when the access location's public base URL (CADL_ACCESS_BASE_URL,
-else CADL_ACCESS_URL) is not an http(s) URL (publication then needs CADL_ALLOW_FILE_URLS) or
-names a loopback host (127.0.0.0/8, ::1, localhost): nothing it publishes can be read from
-another machine. Any other base URL is a real deployment.
+else CADL_ACCESS_URL) is not an http(s) URL (publication then needs CADL_ALLOW_FILE_URLS), names
+a loopback host (127.0.0.0/8, ::1, localhost) or a reserved test name (example.org, *.test,
+*.invalid): nothing it publishes can be read from another machine. Any other base URL is a real
+deployment.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ def access_base(settings) -> str:
 
 
 def is_development(settings) -> bool:
-    """True when the public base URL is not http(s) or names a loopback host (see above)."""
+    """True when the public base URL is not http(s), or names a loopback host or a reserved
+    test name (see above)."""
     parts = urlsplit(access_base(settings))
     if parts.scheme not in ("http", "https"):
         return True
     host = (parts.hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if _RESERVED.search(host):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

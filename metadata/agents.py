@@ -103,3 +103,69 @@ def partner_entries(path: Path | None = None) -> dict[str, dict]:
         return data
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read partners from {path}: {exc}") from None
+
+
+# --- the same people and organisations as PREMIS agents ------------------------------------------
+# One place builds them, so the METS of an item, its deposit, replica, rights-change, audit and
+# review records name the same partner, library and person with the same identifier, and a
+# reader of the package history can tell who acted on the item across all of them.
+
+def partner_premis_agent(key: str, entry: dict):
+    """The partner library `key` (a partners file entry) as a PREMIS organization agent:
+    id `partner-<key>`, its English name, its Arabic and Chinese names in the note."""
+    from metadata.premis import Agent
+
+    return Agent(f"partner-{key}", entry["name_en"], "organization",
+                 note=f"{entry['name_ar']} · {entry['name_zh']}")
+
+
+def library_premis_agent(source_organization: str):
+    """The library that keeps the preservation copies (CADL_SOURCE_ORGANIZATION), as a PREMIS
+    organization agent: who is responsible for deposit, replica and fixity audits."""
+    from metadata.premis import Agent
+
+    return Agent("library", source_organization, "organization",
+                 note="keeps the preservation copies (CADL_SOURCE_ORGANIZATION)")
+
+
+def person_id(name: str) -> str:
+    """A stable local identifier for a person: the same name always gives the same id."""
+    import uuid
+
+    from metadata.text import nfc
+
+    return "person:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "cadl-person:" + nfc(name).casefold()))
+
+
+def person_premis_agent(name: str, note: str | None = None):
+    """A person (reviewer, technician, operator) as a PREMIS agent of type person, with the
+    stable id of `person_id`: the same name is the same agent in every record."""
+    from metadata.premis import Agent
+    from metadata.text import nfc
+
+    if not name or not name.strip():
+        raise ValueError("a person agent needs a name")
+    return Agent(person_id(name), nfc(name.strip()), "person", note=note)
+
+
+def software_premis_agent(module: str, version: str):
+    """The pipeline's own code that acted, as a PREMIS software agent with its version."""
+    from metadata.premis import Agent
+
+    return Agent(f"cadl-{module.rsplit('.', 1)[-1]}", f"cadl ({module})", "software",
+                 version=version)
+
+
+def item_premis_agents(item, settings) -> list:
+    """Who stands behind an action on `item` besides the code: the partner library that holds
+    it (holding_partner, from the partners file CADL_PARTNERS_FILE), the library that keeps the
+    preservation copies (CADL_SOURCE_ORGANIZATION), and the person who operated the pipeline
+    when one is named: the manifest row's `operator` column, else CADL_OPERATOR."""
+    partners = partner_entries(settings.partners_file)
+    holder = holding_partner(item, partners)
+    agents = [partner_premis_agent(holder, partners[holder]),
+              library_premis_agent(settings.source_organization)]
+    operator = (item.extra.get("operator") or "").strip() or (settings.operator or "").strip()
+    if operator:
+        agents.append(person_premis_agent(operator, note="operator (technician)"))
+    return agents

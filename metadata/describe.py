@@ -14,7 +14,8 @@ from pathlib import Path
 import PIL
 
 from ingest.models import Batch, Item
-from metadata.agents import holding_partner, load_partners, partner_entries, software_agent
+from metadata.agents import (holding_partner, load_partners, partner_entries,
+                             partner_premis_agent, software_agent)
 from metadata.mets import FileEntry, build_mets
 from metadata.formats import identifier as format_identifier
 from metadata.formats import identify
@@ -132,9 +133,9 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
     # ingestion, beside the software that carried it out.
     partners = partner_entries()
     holder = holding_partner(item, partners)
-    partner_id = f"partner-{holder}"
-    agents.append(Agent(partner_id, partners[holder]["name_en"], "organization",
-                        note=f"{partners[holder]['name_ar']} · {partners[holder]['name_zh']}"))
+    partner = partner_premis_agent(holder, partners[holder])
+    partner_id = partner.id_value
+    agents.append(partner)
 
     def event(kind: str, when: dt.datetime, detail: str, agent_ids, object_ids) -> Event:
         # The detail is in the seed: two events of one kind can share a second (OCR output and

@@ -13,13 +13,15 @@ collection view can show a package's history without knowing PREMIS.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from lxml import etree
 from lxml.builder import ElementMaker
 
 from kernel.namespaces import NSMAP, PREMIS, XSI, schema_location
+from metadata.agents import person_id, person_premis_agent  # noqa: F401 (person_id re-exported)
+from metadata.premis import Agent, agent_element
 from metadata.text import iso_utc, nfc
 
 P = ElementMaker(namespace=PREMIS, nsmap=NSMAP)
@@ -30,19 +32,17 @@ DECISIONS = ("publish", "reocr", "return")
 REVIEW_SOFTWARE_ID = "cadl-review"
 
 
-def person_id(name: str) -> str:
-    """A stable local identifier for a reviewer: the same name always gives the same id."""
-    return "person:" + str(uuid.uuid5(uuid.NAMESPACE_URL, "cadl-person:" + nfc(name).casefold()))
-
-
 def review_record(package_id: str, decision: str, reviewer: str, comment: str, when: datetime,
                   reason: str, software_version: str, action: str | None = None,
-                  id_factory: Callable[[], uuid.UUID] = uuid.uuid4) -> tuple[bytes, str]:
+                  id_factory: Callable[[], uuid.UUID] = uuid.uuid4,
+                  organizations: Sequence = ()) -> tuple[bytes, str]:
     """A PREMIS 3.0 document of one review decision about `package_id`; returns (bytes, event id).
 
-    The reviewer is an agent of type person (role: implementer); the program that recorded the
-    decision is a software agent (role: executing program). Raises ValueError for an unknown
-    decision or an empty reviewer name or comment: a decision nobody owns is no evidence.
+    The reviewer is an agent of type person (role: implementer; metadata.agents.
+    person_premis_agent, the same agent every other record names for that person); the program
+    that recorded the decision is a software agent (role: executing program); `organizations`
+    (premis Agents, e.g. the holding partner) are implementers too. Raises ValueError for an
+    unknown decision or an empty reviewer name or comment: a decision nobody owns is no evidence.
     """
     if decision not in DECISIONS:
         raise ValueError(f"unknown review decision {decision!r}; use one of {', '.join(DECISIONS)}")
@@ -68,24 +68,16 @@ def review_record(package_id: str, decision: str, reviewer: str, comment: str, w
         P.linkingAgentIdentifier(P.linkingAgentIdentifierType("local"),
                                  P.linkingAgentIdentifierValue(REVIEW_SOFTWARE_ID),
                                  P.linkingAgentRole("executing program")),
+        *[P.linkingAgentIdentifier(P.linkingAgentIdentifierType(org.id_type),
+                                   P.linkingAgentIdentifierValue(org.id_value),
+                                   P.linkingAgentRole("implementer")) for org in organizations],
         P.linkingObjectIdentifier(P.linkingObjectIdentifierType("local"),
                                   P.linkingObjectIdentifierValue(package_id)),
     )
-    loc = "http://id.loc.gov/vocabulary/preservation/agentType"
-
-    def agent_type(code: str, label: str) -> etree._Element:
-        return P.agentType(label, authority="agentType", authorityURI=loc,
-                           valueURI=f"{loc}/{code}")
-
-    agents = [
-        P.agent(P.agentIdentifier(P.agentIdentifierType("local"),
-                                  P.agentIdentifierValue(person)),
-                P.agentName(nfc(reviewer.strip())), agent_type("per", "person")),
-        P.agent(P.agentIdentifier(P.agentIdentifierType("local"),
-                                  P.agentIdentifierValue(REVIEW_SOFTWARE_ID)),
-                P.agentName("cadl review (cadl.review)"), agent_type("sof", "software"),
-                P.agentVersion(software_version)),
-    ]
+    agents = [agent_element(a) for a in (
+        person_premis_agent(reviewer, note="reviewer"),
+        Agent(REVIEW_SOFTWARE_ID, "cadl review (cadl.review)", "software",
+              version=software_version), *organizations)]
     root = P.premis(obj, event, *agents, version="3.0")
     root.set(f"{{{XSI}}}schemaLocation", schema_location(PREMIS))
     etree.cleanup_namespaces(root, keep_ns_prefixes=["premis"])
@@ -134,3 +126,49 @@ def read_event_record(data: bytes) -> list[dict]:
             "agents": linked,
         })
     return events
+
+
+def merge_event_records(records: Sequence[bytes]) -> bytes:
+    """One PREMIS 3.0 document holding every object, event and agent of `records` (standalone
+    event records of one item: bagging, deposit, replica, rights, audit, review), in order.
+
+    Objects (the package versions) and events appear once each, by identifier. An agent id
+    that two records use for different agents (the same program at another version, a renamed
+    library) is kept apart as `<id>~2`, `<id>~3`, and that record's event links follow, so no
+    event is attributed to the wrong version of a program. Raises ValueError for a record that
+    is not PREMIS.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
+    objects, events, agents = {}, {}, {}
+    forms: dict[str, list[bytes]] = {}
+    for data in records:
+        root = etree.fromstring(data, parser=parser)
+        if root.tag != f"{{{PREMIS}}}premis":
+            raise ValueError(f"not a PREMIS document (root element {root.tag})")
+        renamed = {}
+        for agent in root.findall("premis:agent", NS):
+            value = agent.find("premis:agentIdentifier/premis:agentIdentifierValue", NS)
+            form = etree.tostring(agent, method="c14n")
+            known = forms.setdefault(value.text, [])
+            if form not in known:
+                known.append(form)
+            n = known.index(form)
+            if n:
+                renamed[value.text] = f"{value.text}~{n + 1}"
+                value.text = renamed[value.text]
+            agents.setdefault(value.text, agent)
+        for obj in root.findall("premis:object", NS):
+            objects.setdefault(obj.findtext("premis:objectIdentifier/"
+                                            "premis:objectIdentifierValue", namespaces=NS), obj)
+        for event in root.findall("premis:event", NS):
+            for link in event.findall("premis:linkingAgentIdentifier/"
+                                      "premis:linkingAgentIdentifierValue", NS):
+                link.text = renamed.get(link.text, link.text)
+            events.setdefault(event.findtext("premis:eventIdentifier/premis:eventIdentifierValue",
+                                             namespaces=NS), event)
+    if not objects:
+        raise ValueError("no event record to merge")
+    merged = P.premis(*objects.values(), *events.values(), *agents.values(), version="3.0")
+    merged.set(f"{{{XSI}}}schemaLocation", schema_location(PREMIS))
+    etree.cleanup_namespaces(merged, keep_ns_prefixes=["premis"])
+    return etree.tostring(merged, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -291,6 +291,9 @@ def _agent(agent: Agent) -> etree._Element:
     return element
 
 
+agent_element = _agent  # for records built outside this module (metadata.events)
+
+
 def _unique(ids: list[str], what: str) -> None:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -22,13 +22,14 @@ always fall in the same slice and a cycle of `slices` days covers the whole arch
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -194,18 +195,23 @@ def _read_marker(storage: Storage, prefix: str) -> dict | None:
 # -- PREMIS events -------------------------------------------------------------------------------
 
 def record_events(storage: Storage, prefix: str, events: list[Event], now: dt.datetime,
-                  id_factory: Callable[[], uuid.UUID]) -> str:
+                  id_factory: Callable[[], uuid.UUID], agents: Sequence[Agent] = ()) -> str:
     """Write a PREMIS document of `events` about the package at `prefix`, beside the package.
 
     Built with `metadata.premis.package_event_record` (the package is its one object) and
     validated against the PREMIS 3.0 XSD before writing; raises MetadataInvalid if not valid.
-    Returns the URI written.
+    `agents` (the library keeping the copies, the operator) are linked to every event beside
+    the audit's software agent. Returns the URI written.
     """
     from metadata.validate import validate
 
     agent = Agent(id_value=AGENT_ID, name="cadl fixity audit (preservation.audit)",
                   type="software", version=__version__)
-    body = package_event_record(prefix.rstrip("/"), events, [agent])
+    others = [a for a in agents if a.id_value != AGENT_ID]
+    if others:
+        ids = [a.id_value for a in others]
+        events = [dataclasses.replace(e, agent_ids=(*e.agent_ids, *ids)) for e in events]
+    body = package_event_record(prefix.rstrip("/"), events, [agent, *others])
     errors = validate(body, "premis")
     if errors:
         raise MetadataInvalid(f"PREMIS audit record for {prefix} is invalid: {'; '.join(errors)}")
@@ -232,12 +238,13 @@ def audit_item(
     repair: bool = True,
     record: bool = True,
     id_factory: Callable[[], uuid.UUID] = uuid.uuid4,
+    agents: Sequence[Agent] = (),
 ) -> list[VersionAudit]:
     """Audit every complete version of `item_id` in `primary` (and `replica`), repairing if asked.
 
     Returns one VersionAudit per version complete in either location. Never raises for damage
     found (it is in the result); raises StorageUnavailable / ConfigError when a location cannot
-    be read at all.
+    be read at all. `agents` are named in the recorded events beside the software.
     """
     from preservation.replica import copy_object, replicate_version
 
@@ -326,7 +333,7 @@ def audit_item(
                     "and tagmanifest-sha512.txt",
                     prefix, detail or None, id_factory)]
                 audit.events.append(record_events(storage, prefix, events + repairs[name], now,
-                                                  id_factory))
+                                                  id_factory, agents))
         for p in audit.problems:
             log.error("fixity: item %s v%04d %s %s: %s%s", item_id, number, p.location, p.key,
                       p.detail, " (repaired)" if p.repaired else "")
@@ -344,13 +351,14 @@ def audit(
     repair: bool = True,
     record: bool = True,
     clock: Callable[[], dt.datetime] | None = None,
+    agents: Sequence[Agent] = (),
 ) -> AuditReport:
     """Audit each of `item_ids`; see `audit_item`. An id with no version anywhere is a problem."""
     report = AuditReport(started=now.isoformat(), scope=scope, primary=primary.url,
                          replica=replica.url if replica is not None else None)
     for item_id in item_ids:
         versions = audit_item(primary, item_id, now, replica=replica, repair=repair,
-                              record=record)
+                              record=record, agents=agents)
         if not versions:
             prefix = f"items/{item_id}/"
             versions = [VersionAudit(item_id=item_id, version=0, prefix=prefix, status="damaged",

@@ -17,6 +17,13 @@ says.
 With a replica (a second location), the same version goes there under the same keys with the
 same DEPOSITED.json, after the primary copy is complete (`preservation.replica`).
 
+Both are recorded in the item's package history (`preservation.history`), as PREMIS events
+beside the version: an "accession" event once the primary copy is verified and complete, and a
+"replication" event once the replica is; each linked to this code (a software agent with its
+version) and to the agents the caller names (the partner library, the library that keeps the
+copies, the operator). The replica gets the same records under the same keys, so either copy
+carries the whole history a re-ingest reads.
+
 Objects of a complete version are never overwritten or deleted (this module never calls
 `Storage.delete`). A version without a marker is the remains of an
 interrupted deposit and is resumed by the next call.
@@ -30,6 +37,8 @@ Deposits of one item must not run concurrently (the DAG runs one deposit task pe
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -45,6 +54,7 @@ from preservation.bag import (
     payload_manifest,
     tag_manifest,
 )
+from preservation.history import EVENTS, write_record
 from preservation.replica import replicate_version
 from preservation.storage import Storage, file_sha512, validate_key
 from preservation.versions import (
@@ -143,6 +153,8 @@ def deposit_bag(
     *,
     replica: Storage | None = None,
     reread: bool = False,
+    agents: Sequence = (),
+    software_version: str | None = None,
 ) -> Deposit:
     """Deposit the bag at `bag_dir` as a version of `item_id`, verify it, then mark it complete.
 
@@ -155,6 +167,9 @@ def deposit_bag(
       docstring); only when all match is DEPOSITED.json written.
     - With `replica`, the (new or unchanged) version is then made complete there too, under the
       same keys, with the same marker (see `preservation.replica.replicate_version`).
+
+    - The accession (and replication) are PREMIS events in the package history, linked to
+      `agents` (metadata.premis.Agent: partner, library, operator) besides this code.
 
     Raises BagInvalid if the local bag is incomplete or a file no longer matches its manifest,
     DepositVerificationFailed naming every object that does not match (no marker is written;
@@ -225,10 +240,49 @@ def deposit_bag(
             new=True,
             uploaded=uploaded,
         )
+        _record(storage, result, "accession", now, agents, software_version,
+                f"deposited as {prefix} in {storage.url}: {len(files)} objects, {total} bytes, "
+                f"each verified against the bag's SHA-512 manifest "
+                f"({'read back' if reread else 'server checksum or read back'}); "
+                "DEPOSITED.json written last")
 
     if replica is not None:
+        fresh = replica.head(result.prefix + MARKER) is None
         copied = replicate_version(storage, replica, item_id, result.version,
                                    local_bag=bag_dir, reread=reread)
         result.replica_uri = replica.uri(result.prefix.rstrip("/"))
         result.replica_uploaded = copied
+        if fresh:
+            # the replica carries the same history: the accession record, then its own
+            for key in storage.list(result.prefix + EVENTS):
+                if replica.head(key) is None:
+                    replica.put_bytes(key, storage.get_bytes(key))
+            for target in (storage, replica):
+                _record(target, result, "replication", now, agents, software_version,
+                        f"version {result.prefix} copied to the replica {replica.url}: "
+                        f"{copied} objects uploaded, every object SHA-512 verified there, "
+                        "the same DEPOSITED.json written last")
     return result
+
+
+DEPOSIT_EVENT_NAMESPACE = uuid.UUID("0d9c5e61-3f1b-4a8e-b6f2-7c4d2e9a1b53")
+
+
+def _record(storage: Storage, result: Deposit, kind: str, now: datetime, agents: Sequence,
+            software_version: str | None, detail: str) -> str:
+    """One PREMIS event (`kind`: accession or replication) in the package history beside the
+    version; its id derives from the version, kind and time, so a retry writes the same
+    record under the same key."""
+    from kernel import __version__
+    from metadata.agents import software_premis_agent
+    from metadata.premis import Event, package_event_record
+
+    software = software_premis_agent("preservation.deposit", software_version or __version__)
+    agents = [software, *[a for a in agents if a.id_value != software.id_value]]
+    package = result.prefix.rstrip("/")
+    event_id = uuid.uuid5(DEPOSIT_EVENT_NAMESPACE, f"{package}/{kind}/{now.isoformat()}")
+    event = Event(kind, now, "success", detail, [a.id_value for a in agents], [package],
+                  id_value=str(event_id))
+    body = package_event_record(package, [event], agents)
+    return write_record(storage, result.item_id, result.version, body,
+                        "deposit" if kind == "accession" else "replica", now, lambda: event_id)

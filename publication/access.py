@@ -125,10 +125,17 @@ def publish_preserved(item: Item, batch_id: str, deposit: dict, fingerprint: str
                  item.rights)
     from publication.rights import load_overrides
 
-    note = load_overrides(settings.rights_overrides).get(item.item_id, {}).get("note")
+    from preservation.backends import open_replica
+
+    override = load_overrides(settings.rights_overrides).get(item.item_id, {})
     write_record(preservation, item, batch_id, deposit, fingerprint, portals,
-                 dt.datetime.now(dt.timezone.utc).replace(microsecond=0), note,
-                 held=flagged if held else None)
+                 dt.datetime.now(dt.timezone.utc).replace(microsecond=0), override.get("note"),
+                 held=flagged if held else None, by=override.get("by"),
+                 replica=open_replica(settings))
+    if public:  # events since (audits, and a rights change just recorded) reach the portals
+        from publication.history import refresh_history
+
+        refresh_history(access, preservation, item.item_id)
 
     def uri(rel_bag: str, rel_access: str) -> str:
         return (access.uri(f"items/{item.item_id}/{rel_access}") if public
@@ -193,6 +200,13 @@ def _upload(item: Item, batch_id: str, marker: dict, fingerprint: str, pages: li
         dest.parent.mkdir(parents=True, exist_ok=True)
         preservation.download(review["record"], dest)
         files.append((dest, public["premis"]))
+    from publication.history import HISTORY, build_history
+
+    history = build_history(preservation, item.item_id)  # every event record, merged
+    if history is not None:
+        (scratch / HISTORY).write_bytes(history[0])
+        files.append((scratch / HISTORY, HISTORY))
+        entry["history"] = history[1]
     if item.parent:  # issue 18: where the portals place it under its title and volume
         entry.update(parent=item.parent, structure_type=item.structure_type,
                      volume=item.volume, issue=item.issue, part=item.part,

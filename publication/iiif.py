@@ -277,6 +277,14 @@ def build_manifest(item: Item, entry: dict, base_url: str,
                      "profile": METS_PROFILE, "label": {"en": ["METS/MODS"]}}],
         "items": canvases,
     }
+    # The package history (deposit, replica, rights changes, audits, reviews) in one PREMIS
+    # document whose URL stays the same as events are added (publication.history).
+    if entry.get("history"):
+        manifest["seeAlso"].append({
+            "id": url("history.xml"), "type": "Dataset", "format": "application/xml",
+            "profile": PREMIS_PROFILE, "label": {"en": ["Package history (PREMIS)"],
+                                                 "ar": ["سجل الحزمة (PREMIS)"],
+                                                 "zh-Hans": ["数字资源保存历史 (PREMIS)"]}})
     # An item published after an archivist's review links the PREMIS record of that decision.
     for review in entry.get("reviews", []):
         manifest["seeAlso"].append({

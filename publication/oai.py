@@ -159,7 +159,8 @@ class Repository:
                     json.loads(self.access.get_bytes(f"items/{item_id}/{MANIFEST}")))
         root = oai_dc(self._mods(item_id), item_id, self.base_url, entry.get("pdf", ""),
                       manifest.get("rights"),
-                      [review["premis"] for review in entry.get("reviews", [])])
+                      [review["premis"] for review in entry.get("reviews", [])]
+                      + (["history.xml"] if entry.get("history") else []))
         dc = "{http://purl.org/dc/elements/1.1/}"
         if is_collection:
             item_root = join_url(self.base_url, f"items/{item_id}")

@@ -7,7 +7,8 @@ library decides after ingest that an item must be withdrawn (or opened). Two sou
   new batch gives a new version, which `publish` republishes or withdraws as usual;
 * the rights overrides file (`CADL_RIGHTS_OVERRIDES`, default `config/rights-overrides.json`):
   `{"<item_id>": {"rights": "restricted", "rights_ar": "embargo:2031-01-01", "portals": "zh",
-  "note": "why, who, when"}}`. An override wins over the manifest row, in `publish` and here.
+  "note": "why, when", "by": "who decided"}}`. An override wins over the manifest row, in
+  `publish` and here; `by` (a person) is recorded as the PREMIS agent who decided.
 
 To republish an item without its batch, `publish` keeps a publication record per item in
 preservation storage (`publication/<item_id>.json`: the item as read from its manifest, its
@@ -35,7 +36,7 @@ from preservation.storage import Storage
 log = logging.getLogger(__name__)
 
 RECORDS = "publication/"
-OVERRIDE_KEYS = {"rights", "rights_zh", "rights_ar", "portals", "note"}
+OVERRIDE_KEYS = {"rights", "rights_zh", "rights_ar", "portals", "note", "by"}
 PORTALS = ("zh", "ar")
 
 
@@ -103,7 +104,8 @@ def effective_item(item: Item, settings: Settings) -> Item:
 
 def write_record(preservation: Storage, item: Item, batch_id: str, deposit: dict,
                  fingerprint: str, portals: list[str], now: dt.datetime,
-                 note: str | None = None, held: list[dict] | None = None) -> None:
+                 note: str | None = None, held: list[dict] | None = None,
+                 by: str | None = None, replica: Storage | None = None) -> None:
     """Record what `publish` decided for an item (see the module docstring).
 
     `held` lists the pages (seq, original_name, confidence, flags) whose OCR flags hold the
@@ -133,7 +135,8 @@ def write_record(preservation: Storage, item: Item, batch_id: str, deposit: dict
             return
     if old.get("item") and _access_of(old["item"], old.get("portals")) != _access_of(
             record["item"], portals) and deposit.get("prefix"):
-        record_rights_change(preservation, item, deposit["prefix"], old, portals, now, note)
+        record_rights_change(preservation, item, deposit["prefix"], old, portals, now, note,
+                             by=by, replica=replica)
     record["decided"] = now.isoformat()
     preservation.put_bytes(record_key(item.item_id), (json.dumps(
         record, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8"))
@@ -147,41 +150,53 @@ RIGHTS_EVENT_NAMESPACE = "a3c0f1e2-7b4d-4e59-9c1a-5d2e8f6b0c47"
 
 
 def record_rights_change(preservation: Storage, item: Item, prefix: str, old: dict,
-                         portals: list[str], now: dt.datetime, note: str | None) -> str:
-    """A PREMIS "policy assignment" event beside the preserved version (`<prefix>events/`):
-    the item's access rights and portals before and after, and why (the override's note).
+                         portals: list[str], now: dt.datetime, note: str | None,
+                         by: str | None = None, replica: Storage | None = None) -> str:
+    """A PREMIS "policy assignment" event in the package history beside the preserved version
+    (`<prefix>events/`, preservation.history): the item's access rights and portals before and
+    after, and why (the override's note), in the primary location and the replica.
 
-    The version's METS is immutable and still states the rights it was ingested with; this is
-    the record of every later decision, which the package history (and a re-ingest) reads.
-    Returns the key written.
+    Agents: the partner library that holds the item and the library keeping the copies
+    (organizations), the person who decided when the override names one (`by`), and this code
+    with its version. The version's METS is immutable and still states the rights it was
+    ingested with; this is the record of every later decision, which the package history (and
+    a re-ingest, and the portals' history.xml) reads. Returns the key written.
     """
     import uuid
 
+    from kernel import __version__
     from kernel.settings import get_settings
-    from metadata.premis import Agent, Event, package_event_record
-    from metadata.validate import assert_valid
+    from metadata.agents import item_premis_agents, person_premis_agent, software_premis_agent
+    from metadata.premis import Event, package_event_record
+    from preservation.history import write_record as write_history
 
     before = old["item"]
     detail = (f"access rights changed: rights {before.get('rights')} → {item.rights}, "
               f"portals {';'.join(before.get('portals') or [])} → {';'.join(item.portals)}, "
               f"shown on {', '.join(old.get('portals') or []) or 'none'} → "
               f"{', '.join(portals) or 'none'}")
-    organization = get_settings().source_organization
-    agents = [Agent("library", organization, "organization",
-                    note="rights decision (config/rights-overrides.json or a corrected "
-                         "manifest row)"),
-              Agent("cadl", "cadl pipeline (publication.rights)", "software")]
+    settings = get_settings()
+    agents = [a for a in item_premis_agents(item, settings) if a.type == "organization"]
+    if by and by.strip():
+        agents.append(person_premis_agent(by, note="decided the access rights"))
+    agents.append(software_premis_agent("publication.rights", __version__))
     package = prefix.rstrip("/")
+    version = int(package.rsplit("/v", 1)[1])
     stamp = now.astimezone(dt.timezone.utc)
-    event = Event("policy assignment", stamp, "success", detail, ["library", "cadl"],
-                  [package], outcome_detail=f"note: {note}" if note else None,
-                  id_value=str(uuid.uuid5(uuid.UUID(RIGHTS_EVENT_NAMESPACE),
-                                          f"{package}/{stamp.isoformat()}/{detail}")))
+    event_id = uuid.uuid5(uuid.UUID(RIGHTS_EVENT_NAMESPACE),
+                          f"{package}/{stamp.isoformat()}/{detail}")
+    event = Event("policy assignment", stamp, "success", detail,
+                  [a.id_value for a in agents], [package],
+                  outcome_detail=f"note: {note}" if note else None, id_value=str(event_id))
     body = package_event_record(package, [event], agents)
-    assert_valid(body, "premis", f"rights change event of {item.item_id}")
-    key = f"{prefix.rstrip('/')}/events/{stamp.strftime('%Y%m%dT%H%M%SZ')}-rights-" \
-          f"{event.id_value}.xml"
-    preservation.put_bytes(key, body)
+    key = write_history(preservation, item.item_id, version, body, "rights", stamp,
+                        lambda: event_id)
+    if replica is not None:
+        try:
+            write_history(replica, item.item_id, version, body, "rights", stamp,
+                          lambda: event_id)
+        except (ValueError, OSError) as exc:  # e.g. not yet replicated: the audit copies later
+            log.warning("rights event of %s not written to the replica: %s", item.item_id, exc)
     log.info("%s: %s", item.item_id, detail)
     return key
 

@@ -36,7 +36,8 @@ def test_placeholders_are_the_reserved_example_and_invalid_domains(value, placeh
 
 @pytest.mark.parametrize("base, development", [
     ("http://127.0.0.1:8800", True), ("http://localhost:8800/x", True), ("http://[::1]:80", True),
-    ("file:///srv/access", True), (REAL, False), ("http://10.0.0.5", False),
+    ("file:///srv/access", True), ("https://access.cadl.example.org", True),
+    ("http://portal.test", True), (REAL, False), ("http://10.0.0.5", False),
 ])
 def test_development_means_loopback_or_file_access(base, development):
     assert is_development(Settings(access_base_url=base)) is development

@@ -128,7 +128,14 @@ def test_publish_decision_publishes_the_preserved_version_with_its_review_event(
     assert HELD in [i["item_id"] for i in catalogue["items"]]
     manifest = json.loads((access / "items" / HELD / "manifest.json").read_text("utf-8"))
     premis_links = [s["id"] for s in manifest["seeAlso"] if "premis" in s.get("profile", "")]
-    assert premis_links == [f"http://portal.test/items/{HELD}/{entry['reviews'][0]['premis']}"]
+    assert premis_links == [f"http://portal.test/items/{HELD}/history.xml",
+                            f"http://portal.test/items/{HELD}/{entry['reviews'][0]['premis']}"]
+    # ... and the package history, where the review sits beside the deposit, the reviewer a
+    # person, the partner an organization
+    (reviewed,) = [e for e in entry["history"] if e["type"] == "review"]
+    assert {"name": "Layla Haddad", "type": "person", "role": "implementer"} in reviewed["agents"]
+    assert "organization" in {a["type"] for a in reviewed["agents"]}
+    assert "accession" in [e["type"] for e in entry["history"]]
     from publication.oai import Repository
     from preservation.backends import open_storage
 
@@ -136,7 +143,7 @@ def test_publish_decision_publishes_the_preserved_version_with_its_review_event(
                       "http://portal.test/oai", "cadl.test", "a@example.org", 100)
     oai = repo.handle({"verb": ["GetRecord"], "metadataPrefix": ["oai_dc"],
                        "identifier": [f"oai:cadl.test:{HELD}"]}).decode("utf-8")
-    assert premis_links[0] in oai
+    assert premis_links[0] in oai and premis_links[1] in oai
     # The batch report shows the decision; the queue is empty; a second decision is refused.
     report = json.loads((root / "reports" / "batch-001" / "report.json").read_text("utf-8"))
     item = next(i for i in report["items"] if i["item_id"] == HELD)

@@ -22,8 +22,23 @@ def _events(root):
     return sorted((root / "items/ar-amal-001/v0001/events").glob("*-rights-*.xml"))
 
 
+def _deposited(tmp_path):
+    """Preservation storage holding a complete version 1 of ar-amal-001 (events are written
+    only beside a complete version)."""
+    from preservation.bag import build_bag
+    from preservation.deposit import deposit_bag
+
+    src = tmp_path / "src.txt"
+    src.write_text("الأمل", "utf-8")
+    bag = build_bag(tmp_path / "bag" / "ar-amal-001", [(src, "ocr/p0001.txt")], {},
+                    profile="http://127.0.0.1:8800/profiles/bagit-item-package-1.0.json")
+    preservation = open_storage((tmp_path / "store").as_uri(), Settings())
+    deposit_bag(bag, preservation, "ar-amal-001", "f1", T1)
+    return preservation, tmp_path / "store"
+
+
 def test_a_withdrawal_writes_a_valid_policy_assignment_event_with_the_note(tmp_path):
-    preservation = open_storage(tmp_path.as_uri(), Settings())
+    preservation, tmp_path = _deposited(tmp_path)
     item = samples.arabic_item().model_copy(update={"rights": Rights.parse("open")})
     write_record(preservation, item, "b1", DEPOSIT, "f1", ["ar"], T1)
     assert _events(tmp_path) == []  # the first decision is the METS's own rights statement
@@ -40,5 +55,7 @@ def test_a_withdrawal_writes_a_valid_policy_assignment_event_with_the_note(tmp_p
     assert "open → restricted" in detail and "shown on ar → none" in detail
     assert "donor's request" in root.findtext(".//premis:eventOutcomeDetailNote",
                                               namespaces=NS)
+    # the partner that holds the item and the library; the code that recorded it
     assert [a.findtext("premis:agentType", namespaces=NS)
-            for a in root.findall("premis:agent", NS)] == ["organization", "software"]
+            for a in root.findall("premis:agent", NS)] == ["organization", "organization",
+                                                           "software"]

@@ -63,14 +63,22 @@ def test_deposit_uploads_verifies_and_marks_the_first_version(storage, tmp_path)
     assert marker["deposited"] == NOW.isoformat() and marker["count"] == 10
     assert sum(o["size"] for o in marker["objects"]) == marker["bytes"] == deposit.bytes
     assert {o["key"] for o in marker["objects"]} == {
-        k[len(f"items/{ITEM}/v0001/"):] for k in keys if not k.endswith("DEPOSITED.json")
+        k[len(f"items/{ITEM}/v0001/"):] for k in keys
+        if not k.endswith("DEPOSITED.json") and "/events/" not in k
     }
+    # the deposit is an "accession" event of the package history, beside the version
+    events = [k for k in keys if "/events/" in k]
+    assert len(events) == 1 and "-deposit-" in events[0]
 
 
 def test_marker_is_the_last_object_written(storage, recording, tmp_path):
     store = recording(storage)
     deposit_bag(make_bag(tmp_path), store, ITEM, "fp-1", NOW)
-    assert store.writes[-1] == f"items/{ITEM}/v0001/DEPOSITED.json"
+    # the marker is the last object of the version; the accession event comes after, beside it
+    bag_writes = [k for k in store.writes if "/events/" not in k]
+    assert bag_writes[-1] == f"items/{ITEM}/v0001/DEPOSITED.json"
+    assert store.writes.index(bag_writes[-1]) < store.writes.index(
+        next(k for k in store.writes if "/events/" in k))
     assert store.writes.count(f"items/{ITEM}/v0001/DEPOSITED.json") == 1
     assert store.deletes == []
 
@@ -130,7 +138,7 @@ def test_crashed_deposit_is_resumed_uploading_only_the_missing_objects(
     deposit = deposit_bag(bag, store, ITEM, "fp-1", LATER)
     assert (deposit.version, deposit.new, deposit.objects, deposit.uploaded) == (1, True, 10, 7)
     assert already.isdisjoint(store.writes)
-    assert store.writes[-1] == f"items/{ITEM}/v0001/DEPOSITED.json"
+    assert [k for k in store.writes if "/events/" not in k][-1] == f"items/{ITEM}/v0001/DEPOSITED.json"
     assert [(v.number, v.complete) for v in list_versions(storage, ITEM)] == [(1, True)]
 
 
