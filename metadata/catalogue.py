@@ -120,6 +120,24 @@ def apply_record(item: Item) -> Item:
     return item
 
 
+def record_name_types(item: Item) -> dict[str, str]:
+    """{name as written (NFC, any script form the record gives): MODS name type} of every
+    typed name in the item's catalogue record (MARC 100/110/111/700/710/711, UNIMARC 7XX);
+    {} without a record. Lets a manifest `creator` cell that repeats a record's name keep the
+    type the cataloguer gave it (personal, corporate, conference)."""
+    import unicodedata
+
+    desc = describe_record(item)
+    if desc is None:
+        return {}
+    types = {}
+    for element in desc.groups.get("creator", []):
+        text = _text(element, "mods:namePart")
+        if text and element.get("type"):
+            types[unicodedata.normalize("NFC", text)] = element.get("type")
+    return types
+
+
 def overridden_groups(item: Item) -> set[str]:
     """The MODS groups a filled manifest cell replaces (the manifest's form is used there)."""
     return {OVERRIDES[name] for name, source in item.sources.items()

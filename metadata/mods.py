@@ -177,10 +177,13 @@ def _tag_if_foreign(element: etree._Element, text: str, main_script: str) -> etr
     return element
 
 
-def _name_types(item: Item, count: int) -> list[str | None]:
-    """The MODS name `type` of each creator from the optional `creator_types` column (";"-
-    separated like `creator`: personal, corporate, conference, family); None where not given —
-    the manifest's creator alone does not say whether it is a person or a body."""
+def _name_types(item: Item, names: list[str]) -> list[str | None]:
+    """The MODS name `type` of each creator: from the optional `creator_types` column (";"-
+    separated like `creator`: personal, corporate, conference, family), else the type the
+    item's catalogue record gives the same name (metadata.catalogue.record_name_types), else
+    None: the manifest's creator alone does not say whether it is a person or a body."""
+    from metadata.catalogue import record_name_types
+
     raw = item.extra.get("creator_types", "")
     types = [t.strip().lower() or None for t in raw.split(";")] if raw.strip() else []
     bad = sorted({t for t in types if t and t not in NAME_TYPES})
@@ -188,11 +191,14 @@ def _name_types(item: Item, count: int) -> list[str | None]:
         raise MetadataInvalid(
             f"item {item.item_id} (manifest line {item.row}): creator_types {bad} are not MODS "
             f"name types; use {', '.join(NAME_TYPES)}")
-    if types and len(types) != count:
+    if types and len(types) != len(names):
         raise MetadataInvalid(
             f"item {item.item_id} (manifest line {item.row}): creator_types gives {len(types)} "
-            f"types for {count} creators")
-    return types or [None] * count
+            f"types for {len(names)} creators")
+    if types:
+        return types
+    known = record_name_types(item)
+    return [known.get(name) for name in names]
 
 
 def _creators(item: Item, main_script: str) -> list[etree._Element]:
@@ -203,7 +209,7 @@ def _creators(item: Item, main_script: str) -> list[etree._Element]:
     """
     names = [nfc(n.strip()) for n in (item.creator or "").split(";") if n.strip()]
     elements, groups = [], 0
-    for i, (name, kind) in enumerate(zip(names, _name_types(item, len(names)), strict=True)):
+    for i, (name, kind) in enumerate(zip(names, _name_types(item, names), strict=True)):
         def element(text: str) -> etree._Element:
             el = M.name(
                 M.namePart(text),

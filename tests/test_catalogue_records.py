@@ -321,3 +321,25 @@ def test_an_imprint_field_becomes_origin_info_with_its_event_and_date_element(
     dates = [e for e in origin if etree.QName(e).localname.startswith(("date", "copyright"))]
     assert [etree.QName(e).localname for e in dates] == [date_element]
     assert dates[0].text == subfields[-1][1].strip("[].")
+
+
+def test_a_manifest_creator_keeps_the_type_the_record_gives_the_same_name(tmp_path):
+    """MARC 100/700 (UNIMARC 700/701) names are typed by the record; a manifest `creator` cell
+    that overrides them keeps the record's type for a name it repeats, `creator_types` wins
+    over the record, and a name the record does not know gets no guessed type."""
+    rows = [{"item_id": "ar-muqtabas-1906", "languages": "ar", "record": MARC21_ARABIC_ID,
+             "creator": "كرد علي، محمد; مجمع اللغة العربية بدمشق", "creator_types": ""},
+            {"item_id": "zh-nahan-1923", "languages": "zh-Hans", "record": UNIMARC_CHINESE_ID,
+             "creator": "鲁迅", "creator_types": "corporate"}]
+    batch = make_batch(tmp_path, rows, header=HEADER + ["creator", "creator_types"])
+    (batch / "records.xml").write_bytes(collection(MARC21_ARABIC, UNIMARC_CHINESE))
+    arabic, chinese = _validated(batch, _settings(tmp_path)).batch.items
+    types = {}
+    for item in (arabic, chinese):
+        mods = build_mods(item, "batch-001", record_source="CADL")
+        assert validate(mods, "mods") == []
+        types[item.item_id] = [(n.findtext("mods:namePart", namespaces=NS), n.get("type"))
+                               for n in mods.findall("mods:name", NS)]
+    assert types["ar-muqtabas-1906"] == [("كرد علي، محمد", "personal"),
+                                         ("مجمع اللغة العربية بدمشق", None)]
+    assert types["zh-nahan-1923"][0] == ("鲁迅", "corporate")
