@@ -168,6 +168,21 @@ def describe_item(item: Item, batch: Batch, payload: list[tuple[Path, str, str, 
                             "ALTO 4.4 (alto-4.4.xsd), offline", ["cadl"], alto_ids))
     events.append(_ocr_quality_event(ocr_summary, ocr_finished, event,
                                      {o.local_id: o.id_value for o in objects}, ocr_ids))
+    pdf_ids = [o.id_value for o in objects if o.local_id == _file_id("pdf", None)]
+    if ocr_summary.get("pdfa_problems") is not None and pdf_ids:
+        # What pikepdf could check of the PDF/A-2b claim (ocr.pdfa): never a conformance
+        # verdict, so the outcome is "warning" for a broken rule and the detail says the limits.
+        name, _, version = (ocr_summary.get("pdfa_checker") or "pikepdf").partition(" ")
+        agents.append(Agent("pdfa-check", f"{name} (ocr.pdfa)", "software",
+                            version=version or None))
+        problems = ocr_summary["pdfa_problems"]
+        events.append(dataclasses.replace(
+            event("validation", ocr_finished, "PDF/A-2b claim checked structurally (output "
+                  "intent and ICC header, XMP pdfaid and Info agreement, fonts embedded, no "
+                  "encryption, transparency, JavaScript, forbidden actions or filters); not a "
+                  "full PDF/A validation (no veraPDF)", ["pdfa-check"], pdf_ids),
+            outcome="warning" if problems else "success",
+            outcome_detail="; ".join(problems) or None))
     premis = build_premis(objects, events, agents, entity_id=item.item_id)
     mets = build_mets(item, batch.batch_id, files, premis,
                       load_partners() + [software_agent("cadl pipeline", software_version)],

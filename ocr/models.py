@@ -59,6 +59,10 @@ class ItemOcr(BaseModel):
     preprocess: list[str] = Field(default_factory=list)  # ocr.preprocess steps that were enabled
     min_confidence: float | None = None  # the thresholds the pages were judged by
     max_low_confidence_share: float | None = None
+    # What ocr.pdfa.check_pdfa found wrong with the PDF's PDF/A-2b claim (None: not checked,
+    # records written before the check existed); [] is no rule it checks broken, not a verdict.
+    pdfa_problems: list[str] | None = None
+    pdfa_checker: str | None = None  # "pikepdf <version> (qpdf <version>)"
 
     @property
     def held_pages(self) -> list[int]:

@@ -148,6 +148,7 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
                             for p, (_, result) in zip(pages, results)], staging / pdf_name,
                            _pdf_info(item))
         shutil.rmtree(staging / ".raw")
+        pdfa = _check_pdfa(staging / pdf_name, item.item_id)
         record = ItemOcr(
             item_id=item.item_id, engine="+".join(e.name for e in engines),
             engine_version="+".join(e.version for e in engines),
@@ -155,7 +156,8 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
             page_segmentation=plan.tesseract.psm if plan.tesseract else None,
             engines=engines, pages=[page for page, _ in results], pdf=pdf_name,
             preprocess=steps, min_confidence=settings.ocr_min_confidence,
-            max_low_confidence_share=settings.ocr_max_low_confidence_share)
+            max_low_confidence_share=settings.ocr_max_low_confidence_share,
+            pdfa_problems=pdfa.problems, pdfa_checker=_pdfa_checker())
         (staging / OCR_RECORD).write_text(record.model_dump_json(indent=2) + "\n",
                                           encoding="utf-8")
         _commit(staging, out_dir)
@@ -164,6 +166,23 @@ def ocr_item(item: Item, batch_dir: Path, out_dir: Path, settings: Settings) -> 
         raise
     log.info("OCR item %s: %d pages into %s", item.item_id, len(record.pages), out_dir)
     return record
+
+
+def _check_pdfa(path: Path, item_id: str):
+    """The item PDF's PDF/A-2b claim checked as far as pikepdf can (ocr.pdfa); a problem is
+    logged as a warning and recorded in ocr.json, from which the METS's PREMIS records it."""
+    from ocr.pdfa import check_pdfa
+
+    report = check_pdfa(path)
+    for problem in report.problems:
+        log.warning("item %s: the PDF claims PDF/A-2b but %s", item_id, problem)
+    return report
+
+
+def _pdfa_checker() -> str:
+    import pikepdf
+
+    return f"pikepdf {pikepdf.__version__} (qpdf {pikepdf.__libqpdf_version__})"
 
 
 def _pdf_info(item) -> "item_pdf.PdfInfo":

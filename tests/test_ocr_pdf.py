@@ -99,3 +99,56 @@ def test_a_left_to_right_item_pdf_has_no_direction_preference(page, tmp_path):
                     PdfInfo(title="丝绸之路", language="zh-Hans"))
     with pikepdf.open(out) as pdf:
         assert "/ViewerPreferences" not in pdf.Root and str(pdf.Root.Lang) == "zh-Hans"
+
+
+def _claimed(page, tmp_path):
+    from ocr.pdf import PdfInfo
+
+    info = PdfInfo(title="丝绸之路 — طريق الحرير", language="zh-Hans",
+                   creators=("马可·波罗", "ابن بطوطة"), languages=("zh-Hans", "ar"))
+    return build_pdf([page, page], tmp_path / "item.pdf", info)
+
+
+def test_the_pdfa_checks_pikepdf_can_make_find_nothing_wrong_with_our_pdf(page, tmp_path):
+    from ocr.pdfa import check_pdfa
+
+    report = check_pdfa(_claimed(page, tmp_path))
+    assert report.problems == [] and report.is_valid
+    assert "veraPDF" in report.not_checked  # an empty list is not a conformance verdict
+
+
+@pytest.mark.parametrize("tamper, expected", [
+    (lambda pdf: pdf.Root.OutputIntents[0].DestOutputProfile.write(b"not an icc profile"),
+     "not an ICC profile"),
+    (lambda pdf: delattr(pdf.Root, "OutputIntents"), "0 GTS_PDFA1 output intents"),
+    (lambda pdf: pdf.Root.Names.__setattr__("JavaScript", pikepdf.Dictionary())
+     if "/Names" in pdf.Root else pdf.Root.__setattr__(
+         "Names", pikepdf.Dictionary(JavaScript=pikepdf.Dictionary())), "JavaScript"),
+    (lambda pdf: pdf.pages[0].Resources.Font.F1.DescendantFonts[0].FontDescriptor.__delattr__(
+        "FontFile2"), "is not embedded"),
+    (lambda pdf: pdf.pages[1].obj.__setattr__("Group", pikepdf.Dictionary(
+        S=pikepdf.Name.Transparency)), "page 2: transparency group"),
+    (lambda pdf: pdf.docinfo.__setitem__("/Title", pikepdf.String("另一个标题")),
+     "differs from XMP dc:title"),
+])
+def test_each_broken_pdfa_rule_is_reported_naming_where(page, tmp_path, tamper, expected):
+    from ocr.pdfa import check_pdfa
+
+    out = _claimed(page, tmp_path)
+    with pikepdf.open(out) as pdf:
+        tamper(pdf)
+        pdf.save(tmp_path / "broken.pdf")
+    problems = check_pdfa(tmp_path / "broken.pdf").problems
+    assert any(expected in p for p in problems), problems
+
+
+def test_an_xmp_claim_of_another_part_and_encryption_are_reported(page, tmp_path):
+    from ocr.pdfa import check_pdfa
+
+    out = _claimed(page, tmp_path)
+    with pikepdf.open(out) as pdf:
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["pdfaid:part"] = "1"
+        pdf.save(tmp_path / "part1.pdf", encryption=pikepdf.Encryption(owner="o", user=""))
+    problems = " | ".join(check_pdfa(tmp_path / "part1.pdf").problems)
+    assert "pdfaid part '1'" in problems and "encrypt" in problems
