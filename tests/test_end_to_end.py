@@ -115,14 +115,22 @@ def test_mets_mods_premis_validate_against_official_schemas(run):
 
 def test_every_xml_file_of_every_bag_validates_and_every_bag_follows_the_profile(run):
     """Every METS (with its MODS, PREMIS, MIX), the bagging PREMIS record and every ALTO file,
-    against the official XSDs; every bag against config/bagit-profile.json."""
+    against the official XSDs; every bag against the run's BagIt profile, which is published in
+    the access location at the URL the bags name."""
+    from kernel.settings import Settings
     from metadata.validate import validate
-    from preservation.bagprofile import profile_problems
+    from preservation.bag import PROFILE_KEY, profile_id
+    from preservation.bagprofile import profile_problems, render_profile
 
+    settings = Settings(access_url=(run["root"] / "access").as_uri(), allow_file_urls=True)
+    published = json.loads((run["root"] / "access" / PROFILE_KEY).read_text("utf-8"))
+    assert published == render_profile(settings)
     checked = 0
     for item in run["first"]["items"]:
         bag = _path(item["bag"])
-        assert profile_problems(bag) == [], item["item_id"]
+        assert profile_problems(bag, settings=settings) == [], item["item_id"]
+        assert f"BagIt-Profile-Identifier: {profile_id(settings)}\n" in (
+            bag / "bag-info.txt").read_text("utf-8")
         assert validate_mets(bag / "mets.xml") == [], item["item_id"]
         assert validate(bag / "premis-events.xml", "premis") == [], item["item_id"]
         altos = sorted((bag / "data" / "ocr").glob("*.alto.xml"))
@@ -203,3 +211,26 @@ def test_second_run_creates_no_duplicate_and_keeps_the_first_result(run):
 
 def test_landing_batch_is_never_modified(run):
     assert _tree(run["batch"]) == run["landing_before"]
+
+
+def test_published_items_carry_their_package_history_and_the_pdfa_check(run):
+    """Each published item's history.xml (PREMIS, valid) holds its deposit; each METS records
+    what pikepdf checked of the PDF/A-2b claim, with no broken rule on the sample batch."""
+    from lxml import etree
+
+    from metadata.validate import validate
+
+    ns = {"premis": "http://www.loc.gov/premis/v3"}
+    published = [i for i in run["first"]["items"] if i["status"] == "published"]
+    assert published
+    for item in published:
+        folder = run["root"] / "access" / "items" / item["item_id"]
+        entry = json.loads((folder / "item.json").read_text("utf-8"))
+        assert "accession" in [e["type"] for e in entry["history"]], item["item_id"]
+        assert validate(folder / "history.xml", "premis") == [], item["item_id"]
+        mets = etree.parse(str(_path(item["bag"]) / "mets.xml"))
+        checks = [e for e in mets.iterfind(".//premis:event", ns)
+                  if "PDF/A-2b" in (e.findtext("premis:eventDetailInformation/"
+                                               "premis:eventDetail", namespaces=ns) or "")]
+        assert [c.findtext("premis:eventOutcomeInformation/premis:eventOutcome", namespaces=ns)
+                for c in checks] == ["success"], item["item_id"]
