@@ -54,7 +54,7 @@ from preservation.bag import (
     payload_manifest,
     tag_manifest,
 )
-from preservation.history import EVENTS, write_record
+from preservation.history import write_record
 from preservation.replica import replicate_version
 from preservation.storage import Storage, file_sha512, validate_key
 from preservation.versions import (
@@ -252,11 +252,7 @@ def deposit_bag(
                                    local_bag=bag_dir, reread=reread)
         result.replica_uri = replica.uri(result.prefix.rstrip("/"))
         result.replica_uploaded = copied
-        if fresh:
-            # the replica carries the same history: the accession record, then its own
-            for key in storage.list(result.prefix + EVENTS):
-                if replica.head(key) is None:
-                    replica.put_bytes(key, storage.get_bytes(key))
+        if fresh:  # replicate_version copied the accession record; now the replication's
             for target in (storage, replica):
                 _record(target, result, "replication", now, agents, software_version,
                         f"version {result.prefix} copied to the replica {replica.url}: "

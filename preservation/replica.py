@@ -83,7 +83,8 @@ def replicate_version(
 
     Files come from `local_bag` when its manifest digest is the one the primary's marker records
     (no download), otherwise from the primary, checked on the way. Resumes an interrupted copy;
-    does nothing if the replica already holds the same marker. Returns the objects uploaded.
+    does nothing if the replica already holds the same marker. The version's event records
+    (`events/`) are copied after the marker. Returns the objects uploaded (bag files).
     Raises DepositVerificationFailed when the replica holds a different complete version under
     that number, or when an object cannot be copied intact.
     """
@@ -116,6 +117,11 @@ def replicate_version(
             files.append(StoredFile(obj["key"], path, obj["sha512"], obj["size"]))
         uploaded = store_version(replica, prefix, files, reread=reread)
     replica.put_bytes(prefix + MARKER, body)
+    # The package history beside the version (PREMIS event records, preservation.history)
+    # goes along, so a re-ingest from the replica reads the same history.
+    for key in primary.list(prefix + "events/"):
+        if replica.head(key) is None:
+            replica.put_bytes(key, primary.get_bytes(key))
     log.info("replicated %s to %s: %d objects uploaded", prefix, replica.url, uploaded)
     return uploaded
 

@@ -171,3 +171,15 @@ def test_merged_history_keeps_two_versions_of_one_program_apart(deposited):
     assert versions[AGENT_ID] == "1.0" and versions[AGENT_ID + "~2"] == "2.0"
     fixity = [e for e in summary if e["type"] == "fixity check"]
     assert len(fixity) == 2 and validate(document, "premis") == []
+
+
+def test_a_replica_rebuilt_by_the_audit_gets_the_history_too(deposited, tmp_path):
+    """A version complete only in the primary (the replica lost it) is replicated by the audit,
+    with the event records beside it."""
+    import shutil
+
+    item, settings, primary, replica = deposited
+    shutil.rmtree(tmp_path / "replica" / "items" / item.item_id)
+    audit(primary, [item.item_id], T2, scope="test", replica=replica)
+    kinds = [e["type"] for e in item_history(replica, item.item_id)]
+    assert kinds[:2] == ["accession", "replication"] and "fixity check" in kinds
