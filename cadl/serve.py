@@ -177,8 +177,11 @@ class Server:
                                   "CADL_OAI_ADMIN_EMAIL" if settings.oai_admin_email
                                   else "CADL_CONTACT_EMAIL", settings,
                                   "e-mail address harvesters write to (OAI-PMH adminEmail)")
-        self._repository = Repository(access, base_url(settings), "", settings.oai_repository_id,
-                                      admin, settings.oai_page_size)
+        # oai:<this>:<item_id> names every record for good: a harvester keeps it.
+        repository_id = require_published(settings.oai_repository_id, "CADL_OAI_REPOSITORY_ID",
+                                          settings, "OAI-PMH repository identifier")
+        self._repository = Repository(access, base_url(settings), "", repository_id, admin,
+                                      settings.oai_page_size)
         timeout = settings.serve_idle_timeout
         self._server = create_server(
             make_app(access, self._repository), host=host, port=port,

@@ -51,12 +51,16 @@ def is_development(settings) -> bool:
 
 
 def is_placeholder(value: str) -> bool:
-    """True for a URL or e-mail address on a reserved example/test domain (see above)."""
+    """True for a URL, an e-mail address or a bare domain name (OAI-PMH's repository
+    identifier) on a reserved example/test domain (see above)."""
     value = (value or "").strip()
     if not value:
         return True
-    email = _EMAIL_HOST.search(value) if "://" not in value else None
-    host = email.group(1) if email else (urlsplit(value).hostname or "")
+    if "://" in value:
+        host = urlsplit(value).hostname or ""
+    else:
+        email = _EMAIL_HOST.search(value)
+        host = email.group(1) if email else value
     return bool(_RESERVED.search(host.rstrip(".")))
 
 

@@ -151,7 +151,8 @@ class Settings(BaseSettings):
         "(see docs/portal-contract.md); a missing file means none.",
     )
     oai_repository_id: str = Field(
-        "cadl.example.org", description="Namespace of OAI-PMH identifiers: oai:<this>:<item_id>."
+        "cadl.example.org", description="Namespace of OAI-PMH identifiers: oai:<this>:<item_id> "
+        "(a placeholder: `cadl serve` refuses it in a real deployment)."
     )
     oai_page_size: int = Field(
         100, ge=1, description="Records or identifiers per OAI-PMH response before a "

@@ -29,6 +29,7 @@ def test_the_shipped_partner_urls_and_contact_are_marked_placeholders():
     ("https://ar.portal.cadl.invalid/x", True), ("x@cadl.invalid", True), ("", True),
     ("https://www.nlc.cn/", False), ("preservation@kfnl.gov.sa", False),
     ("https://example.org.evil.cn/", False),
+    ("cadl.example.org", True), ("repo.cadl.invalid", True), ("nlc.cn", False),
 ])
 def test_placeholders_are_the_reserved_example_and_invalid_domains(value, placeholder):
     assert is_placeholder(value) is placeholder
@@ -70,3 +71,18 @@ def test_serve_refuses_a_placeholder_admin_email_in_a_real_deployment(tmp_path):
                         public_base_url="https://oai.cadl-partners.net")
     with pytest.raises(ConfigError, match="CADL_CONTACT_EMAIL"):
         Server(settings, "127.0.0.1", 0)
+
+
+def test_serve_refuses_the_shipped_oai_repository_identifier_in_a_real_deployment(tmp_path):
+    """oai:<repository id>:<item> is kept by every harvester: a placeholder namespace would
+    have to be renamed in all of them later."""
+    from cadl.serve import Server
+
+    settings = Settings(access_url=tmp_path.as_uri(), access_base_url=REAL,
+                        public_base_url="https://oai.cadl-partners.net",
+                        contact_email="preservation@cadl-partners.net")
+    with pytest.raises(ConfigError, match="CADL_OAI_REPOSITORY_ID"):
+        Server(settings, "127.0.0.1", 0)
+    ok = settings.model_copy(update={"oai_repository_id": "cadl-partners.net"})
+    server = Server(ok, "127.0.0.1", 0)
+    server.close()
