@@ -1,7 +1,8 @@
 """Time the whole path (validate → OCR → describe → package → deposit → publish) against the
-OCR floor of the same pages, and measure Airflow's overhead per task and the peak memory.
+OCR floor of the same pages, and measure Airflow's overhead per task, CPU seconds and memory.
 
-    .venv/bin/python -m bench.pipeline [--pages 24 200 1000] [--out bench/results/pipeline.json]
+    .venv/bin/python -m bench.pipeline --pages 200 --markdown    # the table in BENCHMARKS.md
+    .venv/bin/python -m bench.pipeline --pages 42                # a quicker check
 
 The OCR floor is the CPU time that the chosen engines, single-threaded, need to recognise every
 page once (`ocr.routing` as the pipeline routes it: PP-OCR for Chinese, tesseract for Arabic,
@@ -9,12 +10,12 @@ per line on bilingual pages; the PP-OCR models loaded before the clock starts), 
 cores: no OCR pipeline on this machine can finish sooner. The pipeline runs twice, side by side on
 the same batch: on the default path (`cadl run`: the embedded Airflow's scheduler, LocalExecutor,
 Postgres; started before the clock starts) and on the debugging path (`cadl run --dags-test`:
-every task serially in one process, SQLite, migrated before the clock starts). Peak memory is
-the largest sum of RSS over the process trees involved (the client and, on the default path,
-every embedded Airflow process and its children), sampled every 0.2 s. Per stage: the span from
+every task serially in one process, SQLite, migrated before the clock starts). Besides wall
+time, the CPU seconds of every process involved are compared with the floor's (a shared,
+loaded machine inflates wall time, CPU seconds much less). Peak memory is the largest sum of
+PSS over the process trees involved (and, beside it, the sum of RSS, which counts shared pages
+once per process), sampled every 0.5 s (`bench.pipeline.measure`). Per stage: the span from
 the first start to the last end of that stage's task instances, from Airflow's own records.
-
-    .venv/bin/python -m bench.pipeline --pages 42 200 --no-floor --markdown
 """
 
 import argparse
@@ -25,12 +26,10 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
-
+from bench.pipeline.measure import MemorySampler, cpu_by_part
 from cadl.airflow_env import airflow_env, ensure_db
 from kernel.settings import ROOT
 from ingest.scaled_sample import write_scaled_sample
@@ -66,31 +65,6 @@ def ocr_floor(batch: Path, cores: int) -> dict:
     return {"pages": pages, "ocr_cpu_s": round(cpu, 2), "floor_s": round(cpu / cores, 2)}
 
 
-class RssSampler(threading.Thread):
-    """Peak of the summed RSS of some processes and all their descendants."""
-
-    def __init__(self, *pids: int):
-        super().__init__(daemon=True)
-        self.pids, self.peak, self.stop = pids, 0, threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            total = 0
-            for pid in self.pids:
-                try:
-                    root = psutil.Process(pid)
-                    procs = [root] + root.children(recursive=True)
-                except psutil.Error:
-                    continue
-                for proc in procs:
-                    try:
-                        total += proc.memory_info().rss
-                    except psutil.Error:
-                        pass
-            self.peak = max(self.peak, total)
-            time.sleep(0.2)
-
-
 def task_durations(airflow_home: Path) -> tuple[int, float]:
     with sqlite3.connect(airflow_home / "airflow.db") as db:
         rows = db.execute("SELECT duration FROM task_instance WHERE duration IS NOT NULL").fetchall()
@@ -119,8 +93,10 @@ def stage_spans(tis: list[dict]) -> dict:
 
 def _sqlite_tis(airflow_home: Path) -> list[dict]:
     with sqlite3.connect(airflow_home / "airflow.db") as db:
-        rows = db.execute("SELECT task_id, start_date, end_date FROM task_instance").fetchall()
-    return [{"task_id": t, "start_date": s, "end_date": e} for t, s, e in rows]
+        rows = db.execute("SELECT task_id, start_date, end_date, duration "
+                          "FROM task_instance").fetchall()
+    return [{"task_id": t, "start_date": s, "end_date": e, "duration": d}
+            for t, s, e, d in rows]
 
 
 def _env(work: Path, home: Path) -> dict[str, str]:
@@ -130,6 +106,30 @@ def _env(work: Path, home: Path) -> dict[str, str]:
                 CADL_WORK_DIR=str(work / "work"), CADL_REPORTS_DIR=str(work / "reports"),
                 CADL_PRESERVATION_URL=(work / "preservation").as_uri(),
                 CADL_ACCESS_URL=(work / "access").as_uri(), CADL_ALLOW_FILE_URLS="true")
+
+
+def handoffs(tis: list[dict]) -> float:
+    """Mean seconds from a stage's end to the start of the same unit's next stage (the
+    scheduler's latency between a task and its successor; OCR excluded, which may wait for its
+    pool)."""
+    order = ("ocr", "describe", "package", "deposit", "publish")
+    by_unit: dict[int, dict[str, dict]] = {}
+    for ti in tis:
+        stage = ti["task_id"].split(".")[-1]
+        if stage in order and ti.get("start_date") and ti.get("end_date"):
+            by_unit.setdefault(ti.get("map_index", -1), {})[stage] = ti
+    gaps = [_ts(u[b]["start_date"]) - _ts(u[a]["end_date"])
+            for u in by_unit.values() for a, b in zip(order, order[1:]) if a in u and b in u]
+    return round(sum(gaps) / max(len(gaps), 1), 2)
+
+
+def stage_task_time(tis: list[dict]) -> dict:
+    """Seconds inside the task instances of each stage, summed (Airflow's own durations)."""
+    out: dict[str, float] = {}
+    for ti in tis:
+        stage = ti["task_id"].split(".")[-1]
+        out[stage] = out.get(stage, 0.0) + (ti.get("duration") or 0.0)
+    return {k: round(v, 1) for k, v in out.items()}
 
 
 def run_scheduler(batch: Path, work: Path) -> dict:
@@ -145,29 +145,58 @@ def run_scheduler(batch: Path, work: Path) -> dict:
     env = _env(work, home / "airflow")
     try:
         embedded = ensure_running(env)
+        time.sleep(5)  # let the components settle after start-up (not the pipeline's work)
+        pids = list(embedded.pids.values())
+        cpu_before, client_before = cpu_by_part(embedded.pids), _children_cpu()
+        idle = MemorySampler(*pids)
+        idle.start()
+        time.sleep(2)
+        idle.stop.set()
         start = time.monotonic()
         with open(work / "cadl-run-scheduler.log", "wb") as log:
             proc = subprocess.Popen([str(BIN / "cadl"), "run", str(batch), "--json"], env=env,
                                     stdout=subprocess.PIPE, stderr=log)
-            sampler = RssSampler(proc.pid, *embedded.pids.values())
+            sampler = MemorySampler(proc.pid, *pids)
             sampler.start()
             out, _ = proc.communicate()
             sampler.stop.set()
         wall = time.monotonic() - start
+        cpu_after = cpu_by_part(embedded.pids)
+        parts = {k: round(v - cpu_before.get(k, 0.0), 1) for k, v in cpu_after.items()}
+        parts["cadl run client"] = round(_children_cpu() - client_before, 1)
+        cpu = sum(parts.values())
         report = json.loads(out)
         if report.get("state") != "success":
             raise SystemExit(f"cadl run ended {report.get('state')}; see {work}")
         tis = Api(embedded).task_instances("ingest_batch", report["run_id"])
+        parse_ms = dag_parse_ms(embedded.logs / "dag_id=ingest_batch" / f"run_id={report['run_id']}")
     finally:
         stop(env)
         shutil.rmtree(home, ignore_errors=True)
     waits = [_ts(t["start_date"]) - _ts(t["queued_when"]) for t in tis
              if t.get("start_date") and t.get("queued_when")]
     in_tasks = sum(t["duration"] or 0 for t in tis)
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(sampler.peak / 2**20),
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 1), "cpu_by_part_s": parts,
+            **sampler.result(), "idle_pss_mb": idle.result()["peak_pss_mb"],
             "task_instances": len(tis), "time_in_tasks_s": round(in_tasks, 2),
             "airflow_overhead_per_task_s": round(sum(waits) / max(len(waits), 1), 3),
+            "handoff_s": handoffs(tis), "dag_parse_ms": parse_ms, "stage_task_s": stage_task_time(tis),
             "stages_s": stage_spans(tis), "summary": report["summary"]}
+
+
+def dag_parse_ms(run_logs: Path) -> float | None:
+    """Mean milliseconds a task process spent parsing the DAG file at start-up (Airflow's own
+    `dag_file_parse_ms` in each task log)."""
+    import re
+
+    found = [int(m) for log in run_logs.rglob("*.log")
+             for m in re.findall(r'"dag_file_parse_ms":\s*(\d+)', log.read_text(errors="replace"))]
+    return round(sum(found) / len(found)) if found else None
+
+
+def _children_cpu() -> float:
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return kids.ru_utime + kids.ru_stime
 
 
 def run_pipeline(batch: Path, work: Path) -> dict:
@@ -175,61 +204,102 @@ def run_pipeline(batch: Path, work: Path) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     env = _env(work, work / "airflow")
     ensure_db(airflow_env(env))
+    cpu_before = _children_cpu()
     start = time.monotonic()
     with open(work / "cadl-run.log", "wb") as log:
         proc = subprocess.Popen([str(BIN / "cadl"), "run", str(batch), "--json", "--dags-test"], env=env,
                                 stdout=subprocess.PIPE, stderr=log)
-        sampler = RssSampler(proc.pid)
+        sampler = MemorySampler(proc.pid)
         sampler.start()
         out, _ = proc.communicate()
         sampler.stop.set()
     wall = time.monotonic() - start
+    cpu = _children_cpu() - cpu_before
     if proc.returncode:
         raise SystemExit(f"cadl run failed (exit {proc.returncode}); see {work / 'cadl-run.log'}")
     report = json.loads(out)
     tasks, in_tasks = task_durations(work / "airflow")
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(sampler.peak / 2**20),
+    tis = _sqlite_tis(work / "airflow")
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 1), **sampler.result(),
             "task_instances": tasks, "time_in_tasks_s": round(in_tasks, 2),
             "airflow_overhead_per_task_s": round((wall - in_tasks) / tasks, 3),
-            "stages_s": stage_spans(_sqlite_tis(work / "airflow")),
-            "summary": report["summary"]}
+            "stage_task_s": stage_task_time(tis),
+            "stages_s": stage_spans(tis), "summary": report["summary"]}
+
+
+def _summary(summary: dict) -> str:
+    return f"{summary.get('items')} items: " + ", ".join(
+        f"{v} {k}" for k, v in summary.items() if k not in ("items", "pages") and v)
 
 
 def side_by_side(results: dict) -> str:
     stages = ("ocr", "describe", "package", "deposit", "publish")
-    rows = ["| pages | path | wall s | wall / OCR floor | task instances | Airflow overhead "
-            "s/task | peak RSS MB | " + " | ".join(f"{s} s" for s in stages) + " |",
-            "|---:|---|---:|---:|---:|---:|---:|" + "---:|" * len(stages)]
+    rows = ["| pages | path | wall s | wall / floor | CPU s | CPU / floor CPU | task instances | "
+            "queued → running s | task → next task s | peak PSS MB | peak RSS-sum MB | "
+            + " | ".join(f"{s} s" for s in stages) + " |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(stages)]
+    notes = []
     for run in results["runs"]:
-        floor = run.get("floor_s")
-        cells = [str(run["pages_requested"]), "OCR floor", str(floor or "–"), "1.00"]
-        rows.append("| " + " | ".join(cells + [""] * (3 + len(stages))) + " |")
+        n = run["pages_requested"]
+        floor, floor_cpu = run.get("floor_s"), run.get("ocr_cpu_s")
+        rows.append(f"| {n} | OCR floor | {floor or '–'} | 1.00 | {floor_cpu or '–'} | 1.00 |"
+                    + " |" * (5 + len(stages)))
         for path, label in (("scheduler", "`cadl run` (scheduler)"),
                             ("dags_test", "`cadl run --dags-test`")):
             r = run[path]
-            rows.append(f"| {run['pages_requested']} | {label} | {r['wall_s']} | "
-                        f"{r.get('wall_over_floor', '–')} | {r['task_instances']} | "
-                        f"{r['airflow_overhead_per_task_s']} | {r['peak_rss_mb']} | "
+            cpu_ratio = round(r["cpu_s"] / floor_cpu, 2) if floor_cpu else "–"
+            rows.append(f"| {n} | {label} | {r['wall_s']} | {r.get('wall_over_floor', '–')} | "
+                        f"{r['cpu_s']} | {cpu_ratio} | {r['task_instances']} | "
+                        f"{r['airflow_overhead_per_task_s'] if path == 'scheduler' else '–'} | "
+                        f"{r.get('handoff_s', '–')} | {r['peak_pss_mb']} | "
+                        f"{r['peak_rss_sum_mb']} | "
                         + " | ".join(str(r["stages_s"].get(s, "–")) for s in stages) + " |")
-    load = (f"load {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} after, "
-            f"{results['cores']} cores")
-    return (f"`python -m bench.pipeline --markdown` ({load}). Overhead per task: on the "
-            "scheduler, the mean wait from queued to running; under dags test, (wall − time in "
-            "tasks) / tasks. Stage columns: first start to last end of the stage's tasks.\n\n"
-            + "\n".join(rows))
+        sch, dt = run["scheduler"], run["dags_test"]
+        notes.append(
+            f"- {n} pages ({_summary(sch['summary'])}): seconds inside the task instances per stage, "
+            "scheduler / dags test: " + ", ".join(
+                f"{s} {sch['stage_task_s'].get(s, '–')} / {dt['stage_task_s'].get(s, '–')}"
+                for s in stages) +
+            f"; under dags test, Airflow's own time per task (wall − time in tasks) / tasks: "
+            f"{dt['airflow_overhead_per_task_s']} s; on the scheduler, each task process "
+            f"parses the DAG file in {sch.get('dag_parse_ms')} ms (mean). Scheduler path's CPU "
+            "seconds by part: "
+            + ", ".join(f"{k} {v}" for k, v in sch["cpu_by_part_s"].items()) +
+            f" (dags test: {dt['cpu_s']} in one process tree). Scheduler path's PSS at its peak, by "
+            "process: " + ", ".join(f"{k} {v}" for k, v in sch["pss_at_peak_mb"].items()) +
+            f" MB (idle embedded Airflow before the run: {sch['idle_pss_mb']} MB).")
+    load = (f"load {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} "
+            f"after, {results['cores']} cores, {results['date']}, commit {results['commit']}")
+    return (f"`{results['command']}` ({load}).\n\n"
+            "The OCR floor: every page recognised once by the engines the pipeline routes to "
+            "(PP-OCR for Chinese, tesseract for Arabic), one page at a time, its CPU seconds "
+            "divided by the cores. Wall: the `cadl run` client's start to end (the embedded "
+            "Airflow is started before the clock). CPU: user + system seconds of every process "
+            "involved (client, embedded Airflow components, task processes, tesseract, "
+            "Postgres), which a loaded machine inflates much less than wall time. Queued → "
+            "running: mean wait of a task instance from queued to running; task → next task: "
+            "mean gap from a unit's stage ending to its next stage starting. Memory: the peak "
+            "of the summed **PSS** (shared pages divided among their sharers) of every process "
+            "involved, sampled every 0.5 s, the headline; the summed RSS beside it counts "
+            "shared pages once per process and overstates. Stage columns: first start to last "
+            "end of the stage's tasks.\n\n" + "\n".join(rows) + "\n\n" + "\n".join(notes))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pages", type=int, nargs="+", default=[24, 200])
-    parser.add_argument("--no-floor", type=int, nargs="*", default=[1000],
+    parser.add_argument("--pages", type=int, nargs="+", default=[200])
+    parser.add_argument("--no-floor", type=int, nargs="*", default=[],
                         help="page counts measured for memory only (no OCR floor)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "pipeline.json")
     parser.add_argument("--markdown", action="store_true",
                         help="write the side-by-side table into BENCHMARKS.md")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
-    results = {"cores": cores, "load_before": os.getloadavg(), "runs": []}
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                            capture_output=True).stdout.strip() or "?"
+    results = {"cores": cores, "load_before": os.getloadavg(), "runs": [],
+               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
+               "command": "python -m bench.pipeline " + " ".join(argv or sys.argv[1:])}
     for pages in args.pages + [p for p in args.no_floor if p not in args.pages]:
         with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
             tmp = Path(tmp)
