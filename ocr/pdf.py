@@ -224,13 +224,23 @@ def _text_ops(runs: list[Run], encoder: _Encoder, scale_x: float, scale_y: float
 
 
 def _embeddable(image_path: Path) -> str | bytes:
-    """The master's path, or for a master deeper than 8 bits an 8-bit PNG of it (same dpi)."""
+    """The master's path, or an 8-bit PNG of it (same pixels, same dpi) written with fast
+    compression when it is deeper than 8 bits or a one-page TIFF that is not CCITT G4.
+
+    img2pdf re-encodes anything else (an LZW or uncompressed TIFF, say) as a PNG at zlib's
+    default level, which costs about 0.5 CPU s per A4 page at 300 dpi, as much as a fifth of
+    reading the page; zlib level 1 takes a quarter of that for a stream about 15 % larger
+    (docs/decisions.md, "Issue 14: speed")."""
     with Image.open(image_path) as im:
-        if not is_deep(im):
+        deep = is_deep(im)
+        recoded = (im.format == "TIFF" and im.info.get("compression") != "group4"
+                   and getattr(im, "n_frames", 1) == 1)
+        if not deep and not recoded:
             return str(image_path)
         dpi = im.info.get("dpi")
         buf = io.BytesIO()
-        to_8bit(im).save(buf, format="PNG", **({"dpi": dpi} if dpi else {}))
+        (to_8bit(im) if deep else im).save(buf, format="PNG", compress_level=1,
+                                            **({"dpi": dpi} if dpi else {}))
         return buf.getvalue()
 
 
