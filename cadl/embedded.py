@@ -92,7 +92,12 @@ def embedded_env(port: int, db_port: int, base: dict[str, str] | None = None) ->
     env.update({
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db,
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": str(max(4, 2 * cores)),
+        # One LocalExecutor worker (a forked process, ~45 MB of its own) per task that can
+        # usefully run at once: one OCR task fills the `ocr` pool and its cores, so one more
+        # task per core keeps the later stages of earlier units going beside it; more only
+        # adds workers and task processes contending for the same cores (docs/decisions.md,
+        # "Issue 14: speed").
+        "AIRFLOW__CORE__PARALLELISM": str(cores + 1),
         "AIRFLOW__CORE__AUTH_MANAGER":
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
@@ -107,6 +112,11 @@ def embedded_env(port: int, db_port: int, base: dict[str, str] | None = None) ->
         "AIRFLOW__API__WORKERS": "1",
         # New DAG files are seen within seconds; runs start without waiting for a slow loop.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+        # A handful of DAG files that change only when the project is upgraded, and a changed
+        # file is re-parsed at once whatever this says: one parsing process, and unchanged
+        # files re-parsed every 5 minutes instead of every 30 s (each parse is a process).
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
         "PYTHONUNBUFFERED": "1",
