@@ -169,7 +169,8 @@ def run_scheduler(batch: Path, work: Path) -> dict:
         if report.get("state") != "success":
             raise SystemExit(f"cadl run ended {report.get('state')}; see {work}")
         tis = Api(embedded).task_instances("ingest_batch", report["run_id"])
-        parse_ms = dag_parse_ms(embedded.logs / "dag_id=ingest_batch" / f"run_id={report['run_id']}")
+        parse_ms = dag_parse_ms(embedded.logs / "dag_id=ingest_batch"
+                                / f"run_id={report['run_id']}")
     finally:
         stop(env)
         shutil.rmtree(home, ignore_errors=True)
@@ -180,7 +181,8 @@ def run_scheduler(batch: Path, work: Path) -> dict:
             **sampler.result(), "idle_pss_mb": idle.result()["peak_pss_mb"],
             "task_instances": len(tis), "time_in_tasks_s": round(in_tasks, 2),
             "airflow_overhead_per_task_s": round(sum(waits) / max(len(waits), 1), 3),
-            "handoff_s": handoffs(tis), "dag_parse_ms": parse_ms, "stage_task_s": stage_task_time(tis),
+            "handoff_s": handoffs(tis), "dag_parse_ms": parse_ms,
+            "stage_task_s": stage_task_time(tis),
             "stages_s": stage_spans(tis), "summary": report["summary"]}
 
 
@@ -207,8 +209,8 @@ def run_pipeline(batch: Path, work: Path) -> dict:
     cpu_before = _children_cpu()
     start = time.monotonic()
     with open(work / "cadl-run.log", "wb") as log:
-        proc = subprocess.Popen([str(BIN / "cadl"), "run", str(batch), "--json", "--dags-test"], env=env,
-                                stdout=subprocess.PIPE, stderr=log)
+        proc = subprocess.Popen([str(BIN / "cadl"), "run", str(batch), "--json", "--dags-test"],
+                                env=env, stdout=subprocess.PIPE, stderr=log)
         sampler = MemorySampler(proc.pid)
         sampler.start()
         out, _ = proc.communicate()
@@ -256,7 +258,8 @@ def side_by_side(results: dict) -> str:
                         + " | ".join(str(r["stages_s"].get(s, "–")) for s in stages) + " |")
         sch, dt = run["scheduler"], run["dags_test"]
         notes.append(
-            f"- {n} pages ({_summary(sch['summary'])}): seconds inside the task instances per stage, "
+            f"- {n} pages ({_summary(sch['summary'])}): seconds inside the task instances per "
+            "stage, "
             "scheduler / dags test: " + ", ".join(
                 f"{s} {sch['stage_task_s'].get(s, '–')} / {dt['stage_task_s'].get(s, '–')}"
                 for s in stages) +
@@ -265,7 +268,8 @@ def side_by_side(results: dict) -> str:
             f"parses the DAG file in {sch.get('dag_parse_ms')} ms (mean). Scheduler path's CPU "
             "seconds by part: "
             + ", ".join(f"{k} {v}" for k, v in sch["cpu_by_part_s"].items()) +
-            f" (dags test: {dt['cpu_s']} in one process tree). Scheduler path's PSS at its peak, by "
+            f" (dags test: {dt['cpu_s']} in one process tree). Scheduler path's PSS at its "
+            "peak, by "
             "process: " + ", ".join(f"{k} {v}" for k, v in sch["pss_at_peak_mb"].items()) +
             f" MB (idle embedded Airflow before the run: {sch['idle_pss_mb']} MB).")
     load = (f"load {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} "

@@ -122,6 +122,7 @@ class MemorySampler(threading.Thread):
 
     def result(self) -> dict:
         mb = 2 ** 20
-        return {"peak_pss_mb": round(self.peak_pss / mb), "peak_rss_sum_mb": round(self.peak_rss / mb),
+        return {"peak_pss_mb": round(self.peak_pss / mb),
+                "peak_rss_sum_mb": round(self.peak_rss / mb),
                 "pss_at_peak_mb": {k: round(v / mb) for k, v in
                                    sorted(self.breakdown.items(), key=lambda kv: -kv[1])}}
