@@ -152,3 +152,23 @@ def test_an_xmp_claim_of_another_part_and_encryption_are_reported(page, tmp_path
         pdf.save(tmp_path / "part1.pdf", encryption=pikepdf.Encryption(owner="o", user=""))
     problems = " | ".join(check_pdfa(tmp_path / "part1.pdf").problems)
     assert "pdfaid part '1'" in problems and "encrypt" in problems
+
+
+def test_an_lzw_tiff_master_is_embedded_losslessly_at_its_size(page, tmp_path):
+    """img2pdf would re-encode an LZW TIFF slowly; build_pdf hands it a fast PNG instead, whose
+    pixels, page size and resolution are the master's."""
+    from pikepdf import PdfImage
+
+    _, hocr = page
+    master = tmp_path / "0001.tif"
+    pixels = Image.linear_gradient("L").resize((600, 400))
+    pixels.save(master, compression="tiff_lzw", dpi=(150, 150))
+    out = build_pdf([(master, hocr)], tmp_path / "tif.pdf")
+    with pikepdf.open(out) as pdf:
+        pdf_page = pdf.pages[0]
+        # 600 × 400 pixels at 150 dpi
+        assert [round(float(v)) for v in pdf_page.mediabox] == [0, 0, 288, 192]
+        (image,) = pdf_page.get_images().values()
+        embedded = PdfImage(image).as_pil_image()
+    assert embedded.size == (600, 400)
+    assert list(embedded.convert("L").getdata()) == list(pixels.getdata())
