@@ -274,7 +274,10 @@ def side_by_side(results: dict) -> str:
             f" MB (idle embedded Airflow before the run: {sch['idle_pss_mb']} MB).")
     load = (f"load {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} "
             f"after, {results['cores']} cores, {results['date']}, commit {results['commit']}")
-    return (f"`{results['command']}` ({load}).\n\n"
+    busy = max(results["load_before"][0], results["load_after"][0]) > results["cores"] / 2
+    caveat = (" **The machine was loaded by other work**: wall times and their ratio to the "
+              "floor are inflated by it; the CPU columns compare better." if busy else "")
+    return (f"`{results['command']}` ({load}).{caveat}\n\n"
             "The OCR floor: every page recognised once by the engines the pipeline routes to "
             "(PP-OCR for Chinese, tesseract for Arabic), one page at a time, its CPU seconds "
             "divided by the cores. Wall: the `cadl run` client's start to end (the embedded "
