@@ -93,11 +93,11 @@ def embedded_env(port: int, db_port: int, base: dict[str, str] | None = None) ->
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db,
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         # One LocalExecutor worker (a forked process, ~45 MB of its own) per task that can
-        # usefully run at once: one OCR task fills the `ocr` pool and its cores, so one more
-        # task per core keeps the later stages of earlier units going beside it; more only
-        # adds workers and task processes contending for the same cores (docs/decisions.md,
-        # "Issue 14: speed").
-        "AIRFLOW__CORE__PARALLELISM": str(cores + 1),
+        # usefully run at once: one OCR task fills the `ocr` pool and its cores, and the later
+        # stages of earlier units (about a quarter of OCR's time) keep up in one slot beside
+        # it; more only adds workers and task processes holding memory and contending for the
+        # same cores (docs/decisions.md, "Issue 14: speed").
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, cores)),
         "AIRFLOW__CORE__AUTH_MANAGER":
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
