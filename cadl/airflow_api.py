@@ -1,6 +1,7 @@
 """A small client of Airflow's REST API (v2), as `cadl run` and `cadl status` use it.
 
-Only what `cadl` needs: trigger a run, read runs and task instances, unpause a DAG. The token is
+Only what `cadl` needs: trigger a run, read runs and task instances, unpause a DAG, answer a
+review (human-in-the-loop) task. The token is
 a JWT from the simple auth manager's `/auth/token`, fetched again when it expires.
 """
 
@@ -123,7 +124,35 @@ class Api:
             if not page["task_instances"] or offset >= page["total_entries"]:
                 return out
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value"):
+    def task_instance(self, dag_id: str, run_id: str, task_id: str,
+                      map_index: int = -1) -> dict | None:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        r = self.request("GET", path + (f"/{map_index}" if map_index >= 0 else ""),
+                         ok=(200, 404))
+        return r.json() if r.status_code == 200 else None
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value",
+             map_index: int = -1):
+        params = {"deserialize": True} | ({"map_index": map_index} if map_index >= 0 else {})
         r = self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
-                         f"/xcomEntries/{key}", ok=(200, 404), params={"deserialize": True})
+                         f"/xcomEntries/{key}", ok=(200, 404), params=params)
         return r.json().get("value") if r.status_code == 200 else None
+
+    # --- human-in-the-loop (review) tasks ------------------------------------------------
+
+    def hitl_details(self, dag_id: str = "~", run_id: str = "~", **filters) -> list[dict]:
+        """Human-in-the-loop requests ("Required actions"), each with its task instance;
+        filters as Airflow's API names them (response_received, subject_search, ...)."""
+        params = {"limit": 100} | {k: (str(v).lower() if isinstance(v, bool) else v)
+                                   for k, v in filters.items()}
+        return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}/hitlDetails",
+                            params=params).json()["hitl_details"]
+
+    def answer_hitl(self, dag_id: str, run_id: str, task_id: str, map_index: int,
+                    chosen: list[str], params_input: dict) -> dict:
+        """Answer a waiting human-in-the-loop task, as the UI's form does (one answer only:
+        409 when someone answered first)."""
+        return self.request("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/"
+                            f"{task_id}/{map_index}/hitlDetails",
+                            json={"chosen_options": chosen,
+                                  "params_input": params_input}).json()

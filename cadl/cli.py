@@ -268,10 +268,11 @@ def _cmd_review_list(args) -> int:
 
 
 def _cmd_review_decide(args) -> int:
-    from cadl.review import decide
+    from cadl.review_answer import decide_anywhere
 
-    result = decide(args.item_id, args.decision, args.by, args.comment, engine=args.engine,
-                    preprocess=args.preprocess, tessdata=args.tessdata)
+    result = decide_anywhere(args.item_id, args.decision, args.by, args.comment,
+                             engine=args.engine, preprocess=args.preprocess,
+                             tessdata=args.tessdata)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     else:
@@ -280,7 +281,8 @@ def _cmd_review_decide(args) -> int:
         for key in ("access", "quarantine"):
             if result.get(key):
                 print(f"    {key}: {result[key]}")
-        print(f"    PREMIS review event: {result['event']['record']}")
+        print(f"    PREMIS review event: {result['event']['record']}\n"
+              f"    taken through: {result['via']}")
     return 0
 
 

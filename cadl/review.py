@@ -108,7 +108,8 @@ def review_queue(settings: Settings | None = None, now: dt.datetime | None = Non
     return queue
 
 
-def _check(decision: str, by: str, comment: str, options: dict) -> None:
+def check_decision(decision: str, by: str, comment: str, options: dict) -> None:
+    """Refuse a decision that `decide` would refuse before touching anything (UsageError)."""
     if decision not in DECISIONS:
         raise UsageError(f"unknown decision {decision!r}: use publish, reocr or return")
     if not (by or "").strip():
@@ -141,7 +142,7 @@ def decide(item_id: str, decision: str, by: str, comment: str, *, engine: str | 
     from preservation.backends import open_storage
 
     options = {"engine": engine, "preprocess": preprocess, "tessdata": tessdata}
-    _check(decision, by, comment, options)
+    check_decision(decision, by, comment, options)
     settings = settings or get_settings()
     now = now or _now()
     preservation = open_storage(settings.preservation_url, settings)

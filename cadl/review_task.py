@@ -5,7 +5,8 @@ notifiers); the DAG maps one task group over that list: Airflow's `HITLOperator`
 archivist, in the Airflow UI ("Required actions"), why the item was held (pages, flags,
 confidence) and a link to its section of the batch report, and asks for a decision (publish,
 reocr, return) with their name and a comment; `apply_answer` passes it to `cadl.review.decide`,
-the same function `cadl review decide` calls. The HITL task waits at most
+the same function `cadl review decide` calls (which, while such a task waits, answers it through
+Airflow's API instead: `cadl.review_answer`). The HITL task waits at most
 CADL_REVIEW_DEADLINE_HOURS and has no default answer: past the deadline it fails, and
 `deadline_passed` (its failure callback) raises an alert. Nothing is ever published by default.
 """
@@ -27,10 +28,13 @@ def review_params() -> dict:
     """The form the archivist fills in beside the options (Airflow Params, JSON schema)."""
     from airflow.sdk import Param
 
+    # No value until the archivist types one: Airflow validates a task's params when the task
+    # starts, so a required field without a default would fail the task before it could ask.
+    # `decide` refuses an empty comment; an empty name falls back to the responding user.
     return {
-        "by": Param(type="string", minLength=1, title="Your name",
+        "by": Param(None, type=["null", "string"], minLength=1, title="Your name",
                     description="Recorded as the PREMIS agent (a person) of the decision."),
-        "comment": Param(type="string", minLength=1, title="Comment",
+        "comment": Param(None, type=["null", "string"], minLength=1, title="Comment",
                          description="Why. For return, the reason the scanner station reads "
                          "in the next pre-flight report."),
         "engine": Param(None, type=["null", "string"], title="reocr: engine",
@@ -38,6 +42,8 @@ def review_params() -> dict:
         "preprocess": Param(None, type=["null", "string"], title="reocr: preprocessing",
                             description="Steps for the OCR copy, as CADL_OCR_PREPROCESS, "
                             "e.g. rescale or rescale,denoise,binarize."),
+        "tessdata": Param(None, type=["null", "string"], title="reocr: tessdata folder",
+                          description="Another folder of tesseract models on the workers."),
     }
 
 
@@ -70,6 +76,7 @@ def held_items(batch_id: str | None, enabled: bool = True,
     """
     from cadl.alerts import record_alert, Alert, reviewer_notifiers, send
     from cadl.review import review_queue
+    from cadl.review_answer import subject_prefix
 
     if not enabled or not batch_id:
         return []
@@ -81,7 +88,7 @@ def held_items(batch_id: str | None, enabled: bool = True,
     settings = settings or get_settings()
     queue = review_queue(settings, batch_id=batch_id)
     asks = [{"item_id": e["item_id"], "batch_id": batch_id,
-             "subject": f"Review {e['item_id']} (batch {batch_id}): held by the OCR check",
+             "subject": f"{subject_prefix(e['item_id'])}{batch_id}): held by the OCR check",
              "body": review_body(e)} for e in queue]
     if asks:
         subject = f"[cadl] {len(asks)} item(s) of batch {batch_id} wait for review"
@@ -121,7 +128,8 @@ def apply_answer(ask: dict, answer: dict, settings: Settings | None = None) -> d
     try:
         return decide(ask["item_id"], chosen, by, form.get("comment") or "",
                       engine=form.get("engine") or None,
-                      preprocess=form.get("preprocess") or None, settings=settings)
+                      preprocess=form.get("preprocess") or None,
+                      tessdata=form.get("tessdata") or None, settings=settings)
     except UsageError as exc:
         if "already decided" in str(exc) or "not waiting for review" in str(exc):
             log.warning("%s: %s", ask["item_id"], exc)
