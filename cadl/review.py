@@ -375,25 +375,3 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, "utf-8")
     tmp.replace(path)
-
-
-def overdue_reviews(settings: Settings | None = None, now: dt.datetime | None = None,
-                    batch_id: str | None = None) -> list[dict]:
-    """Reviews waiting longer than CADL_REVIEW_DEADLINE_HOURS; each gets one alert.
-
-    Never publishes anything: an undecided review stays held until a person decides.
-    """
-    from cadl.alerts import Alert, record_alert
-
-    settings = settings or get_settings()
-    late = [e for e in review_queue(settings, now, batch_id) if e["overdue"]]
-    for entry in late:
-        record_alert(Alert(
-            kind="review_overdue", dag_id="ingest_batch", run_id=entry["batch_id"],
-            batch_dir=str(Path(settings.landing_dir) / entry["batch_id"]),
-            message=f"{entry['item_id']} (batch {entry['batch_id']}) has waited "
-                    f"{entry['age_hours']:g} hours for a review decision, more than the "
-                    f"{settings.review_deadline_hours:g} allowed; it stays held, unpublished. "
-                    f"Held for: {entry['reason']}. Report: {entry['report']}"),
-            reports_dir=settings.reports_dir)
-    return late

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from batchmaker import make_batch
-from cadl import pipeline, review
+from cadl import pipeline, review, review_overdue
 from cadl.collection import collection_view, render_collection
 from kernel.errors import FixityFailed
 from kernel.settings import Settings, get_settings
@@ -74,7 +74,7 @@ def store(sample_batch, sample_items, tmp_path_factory):
         pass
     review.decide("ar-held-2", "return", "王芳", "第1页是错的书，请重新扫描", settings=settings)
     late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=100)
-    review.overdue_reviews(settings, now=late)
+    review_overdue.overdue_reviews(settings, now=late)
     # Damage one preserved file of ar-good, then audit it: found, not repairable (no replica).
     victim = next((root / "preservation" / "items" / "ar-good").rglob("p0001.txt"))
     victim.write_bytes(victim.read_bytes() + b"!")

@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 
 from batchmaker import make_batch
-from cadl import pipeline, review
+from cadl import pipeline, review, review_overdue
 from cadl.cli import main
 from kernel.errors import UsageError
 from kernel.namespaces import PREMIS
@@ -238,7 +238,7 @@ def test_an_overdue_review_alerts_and_publishes_nothing(store):
     root, settings = store
     late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
         hours=settings.review_deadline_hours + 1)
-    overdue = review.overdue_reviews(settings, now=late)
+    overdue = review_overdue.overdue_reviews(settings, now=late)
     assert [e["item_id"] for e in overdue] == [HELD]
     alerts = [json.loads(line) for line in
               (root / "reports" / "alerts.jsonl").read_text("utf-8").splitlines()]
@@ -318,3 +318,30 @@ def test_a_review_past_its_deadline_alerts_and_stays_held(store):
     assert alerts[-1]["kind"] == "review_overdue" and HELD in alerts[-1]["message"]
     assert not (root / "access" / "items" / HELD).exists()
     assert [e["item_id"] for e in review.review_queue(settings)] == [HELD]
+
+
+def test_the_sweep_does_not_repeat_the_review_tasks_own_deadline_alert(store):
+    """`review_overdue` (the DAG) runs `overdue_reviews(only_new=True)` every hour: a forgotten
+    item alerts once, not every hour, and not again when its review task already did."""
+    from cadl import review_task
+
+    root, settings = store
+    late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
+        hours=settings.review_deadline_hours + 1)
+    assert [e["item_id"] for e in review_overdue.overdue_reviews(
+        settings, now=dt.datetime.now(dt.timezone.utc), only_new=True)] == []  # not yet due
+    assert review_task.deadline_passed(HELD, "batch-001", settings) is True  # the task's alert
+    assert review_overdue.overdue_reviews(settings, now=late, only_new=True) == []
+
+
+def test_the_sweep_alerts_about_an_item_nobody_was_asked_about(store):
+    root, settings = store
+    late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
+        hours=settings.review_deadline_hours + 1)
+    first = review_overdue.overdue_reviews(settings, now=late, only_new=True)
+    assert [e["item_id"] for e in first] == [HELD]
+    assert review_overdue.overdue_reviews(settings, now=late, only_new=True) == []
+    alerts = [json.loads(line) for line in
+              (root / "reports" / "alerts.jsonl").read_text("utf-8").splitlines()]
+    assert [a["kind"] for a in alerts].count("review_overdue") == 1
+    assert not (root / "access" / "items" / HELD).exists()
