@@ -171,11 +171,18 @@ def _is_airflow(pid: int, what: bytes = b"airflow") -> bool:
         return False
 
 
-def running(env: dict[str, str] | None = None) -> Embedded | None:
-    """The embedded Airflow of this home if it is up, else None (nothing is started)."""
+def running(env: dict[str, str] | None = None, same_settings: bool = False) -> Embedded | None:
+    """The embedded Airflow of this home if it is up, else None (nothing is started).
+
+    `same_settings`: only if it runs with this environment's `CADL_*` settings (the same
+    folders and stores), else None too.
+    """
     home = home_of(env)
     state = _read_state(home)
     if state is None or not _healthy(state):
+        return None
+    if same_settings and state.get("settings") != _settings_key(
+            dict(os.environ if env is None else env)):
         return None
     return Embedded(home, state["api_url"], state["pids"], _secrets(home)["password"])
 

@@ -36,7 +36,8 @@ def waiting_task(item_id: str, env: dict | None = None):
     from cadl.airflow_api import Api
     from cadl.embedded import running
 
-    embedded = running(env)
+    # Only an Airflow working on this command's stores: another one's tasks are other items.
+    embedded = running(env, same_settings=True)
     if embedded is None:
         return None
     api = Api(embedded)

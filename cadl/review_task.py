@@ -161,7 +161,15 @@ def deadline_passed(item_id: str, batch_id: str, settings: Settings | None = Non
 
 
 def review_timed_out(context) -> None:
-    """Failure callback of the HITL task: past the deadline (or failed), alert for its item."""
+    """Failure callback of the HITL task: past the deadline, alert for its item.
+
+    Any other failure (the task died after an answer, say) is no passed deadline: the common
+    `task_failed` alert tells about it, and the item waits in `cadl review list`.
+    """
+    exc = context.get("exception")
+    if exc is not None and type(exc).__name__ != "HITLTimeoutError":
+        log.error("review task failed, not timed out: %s", type(exc).__name__)
+        return
     ti = context.get("ti")
     ask = ti.xcom_pull(task_ids="review.ask", map_indexes=ti.map_index) if ti else None
     if not ask:
