@@ -261,7 +261,7 @@ def test_review_alerts_go_to_the_reports_folder_of_the_settings_given(store, tmp
     get_settings.cache_clear()
     late = dt.datetime.now(dt.timezone.utc) + dt.timedelta(
         hours=settings.review_deadline_hours + 1)
-    review.overdue_reviews(settings, now=late)
+    review_overdue.overdue_reviews(settings, now=late)
     review_task.held_items("batch-001", settings=settings)
     review_task.deadline_passed(HELD, "batch-001", settings)
     alerts = [json.loads(line) for line in
