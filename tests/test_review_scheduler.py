@@ -89,7 +89,8 @@ def _review_events(base: Path, item_id: str, version: int = 1) -> list[Path]:
 def _event(path: Path) -> dict:
     ns = {"premis": PREMIS}
     doc = etree.parse(str(path))
-    people = [a.findtext("premis:agentName", namespaces=ns) for a in doc.findall(".//premis:agent", ns)
+    people = [a.findtext("premis:agentName", namespaces=ns)
+              for a in doc.findall(".//premis:agent", ns)
               if a.findtext("premis:agentType", namespaces=ns) == "person"]
     return {"type": doc.findtext(".//premis:event/premis:eventType", namespaces=ns),
             "outcome": doc.findtext(".//premis:eventOutcome", namespaces=ns),
@@ -275,7 +276,8 @@ def test_held_items_wait_for_a_person_and_each_decision_goes_through_the_review_
     # Return: quarantined with the reason the scanner station reads.
     returned = json.loads((base / "quarantine" / BATCH / "rv-ar-ret" / "report.json")
                           .read_text("utf-8"))["returned"]
-    assert (returned["by"], returned["reason"]) == ("يوسف", "الصفحة فارغة؛ أعيدوا المسح 请重新扫描")
+    assert (returned["by"], returned["reason"]) == (
+        "يوسف", "الصفحة فارغة؛ أعيدوا المسح 请重新扫描")
     for item_id in ("rv-zh-reocr", "rv-ar-ret", "rv-ar-late"):
         assert not (access / "items" / item_id).exists() and item_id not in listed
 
