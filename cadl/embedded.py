@@ -10,7 +10,6 @@ password is in `passwords.json` (0600), read by `cadl` to get a JWT. See docs/de
 ("Issue 14") for why PostgreSQL and why a generated user.
 """
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -19,7 +18,6 @@ import secrets
 import signal
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from cadl.airflow_env import _airflow, airflow_env, ensure_db
 from cadl.procs import (alive, create_database, free_port, init_postgres, start_detached,
                         start_postgres, stop_group, wait_for_port)
 from kernel.errors import ConfigError
+from kernel.locks import held
 
 log = logging.getLogger(__name__)
 
@@ -127,26 +126,10 @@ def embedded_env(port: int, db_port: int, base: dict[str, str] | None = None) ->
     return env
 
 
-@contextmanager
 def _locked(home: Path, timeout: float = START_TIMEOUT + 60):
     """Hold `embedded.lock` (one `cadl` starts or stops the embedded Airflow at a time)."""
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / "embedded.lock", "a+") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ConfigError(f"another cadl holds {home / 'embedded.lock'} for more "
-                                      f"than {timeout:.0f}s; is Airflow stuck starting? see "
-                                      f"{home / 'logs'}") from None
-                time.sleep(0.3)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return held(home / "embedded.lock", timeout,
+                f"starting or stopping Airflow (is it stuck starting? see {home / 'logs'})")
 
 
 def _read_state(home: Path) -> dict | None:

@@ -22,16 +22,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
 from kernel import __version__
 from kernel.errors import PipelineError, UsageError
+from kernel.ids import check_id
+from kernel.locks import held
+from kernel.paths import inside
 from kernel.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 DECISIONS = ("publish", "reocr", "return")
+LOCK_SECONDS = 3600.0  # a re-OCR holds its item's lock while it reads the pages again
 
 
 def _now() -> dt.datetime:
@@ -143,9 +148,22 @@ def decide(item_id: str, decision: str, by: str, comment: str, *, engine: str | 
 
     options = {"engine": engine, "preprocess": preprocess, "tessdata": tessdata}
     check_decision(decision, by, comment, options)
+    check_id(item_id)
     settings = settings or get_settings()
     now = now or _now()
     preservation = open_storage(settings.preservation_url, settings)
+    # One decision per item at a time (the UI and the command line may answer together), and
+    # one patch of a batch's report at a time (decisions on its items apply in parallel tasks).
+    with held(_lock(settings, f"item-{item_id}"), LOCK_SECONDS, f"the decision on {item_id}"):
+        return _decide_locked(item_id, decision, by, comment, options, settings, now,
+                              preservation)
+
+
+def _lock(settings: Settings, name: str) -> Path:
+    return inside(settings.reports_dir, ".review-locks", f"{name}.lock")
+
+
+def _decide_locked(item_id, decision, by, comment, options, settings, now, preservation):
     entry = next((e for e in _held(preservation, settings, now) if e["item_id"] == item_id),
                  None)
     if entry is None:
@@ -164,7 +182,9 @@ def decide(item_id: str, decision: str, by: str, comment: str, *, engine: str | 
         result = _reocr(entry, by, comment, options, settings, now, preservation)
     result.update(item_id=item_id, batch_id=entry["batch_id"], decision=decision, by=by,
                   comment=comment)
-    _update_batch(entry, result, settings, now)
+    with held(_lock(settings, f"batch-{entry['batch_id']}"), LOCK_SECONDS,
+              f"the report of batch {entry['batch_id']}"):
+        _update_batch(entry, result, settings, now)
     log.info("review of %s v%d: %s by %s → %s", item_id, entry["version"], decision, by,
              result["status"])
     return result
@@ -372,6 +392,6 @@ def _update_batch(entry: dict, result: dict, settings: Settings, now: dt.datetim
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, "utf-8")
     tmp.replace(path)

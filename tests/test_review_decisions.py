@@ -345,3 +345,44 @@ def test_the_sweep_alerts_about_an_item_nobody_was_asked_about(store):
               (root / "reports" / "alerts.jsonl").read_text("utf-8").splitlines()]
     assert [a["kind"] for a in alerts].count("review_overdue") == 1
     assert not (root / "access" / "items" / HELD).exists()
+
+
+def _decide_in_process(settings, by, start, results):
+    start.wait()
+    try:
+        review.decide(HELD, "publish", by, "两人同时决定 / قرار متزامن", settings=settings)
+        results.put((by, "decided"))
+    except UsageError as exc:
+        results.put((by, str(exc)))
+
+
+def test_two_people_deciding_the_same_item_at_once_make_one_decision(store):
+    """The Airflow UI and the command line can answer at the same moment: one decision is
+    taken, the other is told who took it, and the report shows one."""
+    import multiprocessing
+
+    root, settings = store
+    ctx = multiprocessing.get_context("fork")
+    start, results = ctx.Barrier(2), ctx.Queue()
+    workers = [ctx.Process(target=_decide_in_process, args=(settings, by, start, results))
+               for by in ("Layla Haddad", "王芳")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(300)
+    outcomes = dict(results.get(timeout=5) for _ in workers)
+    assert sorted(outcomes.values()).count("decided") == 1, outcomes
+    loser = next(by for by, what in outcomes.items() if what != "decided")
+    assert "already decided" in outcomes[loser] or "not waiting for review" in outcomes[loser]
+    assert len(_review_records(root, HELD)) == 1
+    report = json.loads((root / "reports" / "batch-001" / "report.json").read_text("utf-8"))
+    item = next(i for i in report["items"] if i["item_id"] == HELD)
+    assert item["status"] == "published" and len(item["reviews"]) == 1
+    assert not list((root / "reports" / "batch-001").glob("*.tmp"))
+
+
+def test_a_decision_on_an_id_that_could_be_a_path_is_refused(store):
+    from kernel.errors import InvalidId
+
+    with pytest.raises(InvalidId, match="item_id"):
+        review.decide("../ar-good", "publish", "Layla Haddad", "تم", settings=store[1])
