@@ -6,7 +6,7 @@ deadline and then raise a false "overdue" alert. So the command line answers the
 Airflow's REST API, exactly as the UI's form does, and the task's `apply` step calls
 `cadl.review.decide`: each decision goes through `decide` once, whichever way it was taken.
 Without a running embedded Airflow, or without a task waiting for the item (a batch run with
-`cadl run`, whose `airflow dags test` does not wait; a deadline that passed), `decide` is called
+`cadl run --dags-test`, which does not wait; a deadline that passed), `decide` is called
 directly.
 """
 

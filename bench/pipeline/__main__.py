@@ -274,7 +274,9 @@ def side_by_side(results: dict) -> str:
             f" MB (idle embedded Airflow before the run: {sch['idle_pss_mb']} MB).")
     load = (f"load {results['load_before'][0]:.1f} before, {results['load_after'][0]:.1f} "
             f"after, {results['cores']} cores, {results['date']}, commit {results['commit']}")
-    busy = max(results["load_before"][0], results["load_after"][0]) > results["cores"] / 2
+    # The load after includes this bench's own last minute of work: only the load before says
+    # whether other work shared the machine.
+    busy = results["load_before"][0] > results["cores"] / 2
     caveat = (" **The machine was loaded by other work**: wall times and their ratio to the "
               "floor are inflated by it; the CPU columns compare better." if busy else "")
     return (f"`{results['command']}` ({load}).{caveat}\n\n"
