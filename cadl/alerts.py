@@ -207,6 +207,21 @@ def record_alert(alert: Alert, config: AlertConfig | None = None, *,
     return channels
 
 
+def read_alerts(reports_dir: Path) -> list[dict]:
+    """Every alert in `<reports_dir>/alerts.jsonl`, oldest first, as `record_alert` wrote it;
+    a line cut short by a crash mid-write is skipped."""
+    path = Path(reports_dir) / "alerts.jsonl"
+    if not path.exists():
+        return []
+    alerts = []
+    for line in path.read_text("utf-8").splitlines():
+        try:
+            alerts.append(json.loads(line))
+        except ValueError:
+            continue
+    return alerts
+
+
 def _get(obj, name):
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 

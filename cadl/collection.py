@@ -108,16 +108,9 @@ def _audits(settings: Settings) -> dict[str, dict]:
 
 
 def _alerts(settings: Settings) -> list[dict]:
-    path = Path(settings.reports_dir) / "alerts.jsonl"
-    if not path.exists():
-        return []
-    alerts = []
-    for line in path.read_text("utf-8").splitlines()[-RECENT_ALERTS:]:
-        try:
-            alerts.append(json.loads(line))
-        except ValueError:
-            continue
-    return list(reversed(alerts))
+    from cadl.alerts import read_alerts
+
+    return list(reversed(read_alerts(settings.reports_dir)[-RECENT_ALERTS:]))
 
 
 def _storage(settings: Settings, items: dict[str, dict]) -> dict:

@@ -10,7 +10,6 @@ version, whichever of the two raised it first.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 from kernel.settings import Settings, get_settings
@@ -49,15 +48,8 @@ def overdue_reviews(settings: Settings | None = None, now: dt.datetime | None = 
 
 def _overdue_alerts(settings: Settings) -> list[tuple[dt.datetime, str]]:
     """(time, message) of every review_overdue alert in alerts.jsonl."""
-    path = Path(settings.reports_dir) / "alerts.jsonl"
-    if not path.exists():
-        return []
-    found = []
-    for line in path.read_text("utf-8").splitlines():
-        try:
-            alert = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a crash mid-write
-        if alert.get("kind") == "review_overdue" and alert.get("at"):
-            found.append((dt.datetime.fromisoformat(alert["at"]), alert.get("message", "")))
-    return found
+    from cadl.alerts import read_alerts
+
+    return [(dt.datetime.fromisoformat(a["at"]), a.get("message", ""))
+            for a in read_alerts(settings.reports_dir)
+            if a.get("kind") == "review_overdue" and a.get("at")]
