@@ -22,6 +22,7 @@ from s3server import MotoServer
 
 from .conftest import new_bucket
 from .test_deposit import ITEM, LATER, NOW
+from .test_deposit_single_pass import CountingStorage
 
 PART = 5 * 1024 * 1024  # S3's smallest part: the large scan goes up in three parts
 NAMES = ["مخطوطة الديوان.tif", "手稿 第一页.tif", "漢籍 卷二.tif"]
@@ -68,20 +69,6 @@ def local_checksum(checksum: str, data: bytes) -> str:
     from awscrt import checksums
 
     return base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode()
-
-
-class CountingStorage:
-    """Counts the re-reads deposit makes (none when the server confirmed every upload)."""
-
-    def __init__(self, inner):
-        self.inner, self.url, self.rereads = inner, inner.url, []
-
-    def sha512(self, key):
-        self.rereads.append(key)
-        return self.inner.sha512(key)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 def damage_on_the_way(storage: S3Storage, target: str):
